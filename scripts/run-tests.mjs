@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts file in its own process under a deadline and prints the closing line
+// "N passed, N failed, N skipped". uvu has no per-test timeout and hangs on a leaked socket, so the
+// deadline is enforced here, per file; a file that dies or times out counts as one failure.
+// Usage: npm test [-- substring ...]   (run only files whose path contains a substring)
+import {spawn} from 'node:child_process'
+import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {join, relative} from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const filters = process.argv.slice(2)
+const DEFAULT_TIMEOUT_S = 120
+
+function walk(dir) {
+  const out = []
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name)
+    if (statSync(p).isDirectory()) out.push(...walk(p))
+    else if (name.endsWith('.test.ts')) out.push(p)
+  }
+  return out
+}
+
+const files = walk(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+let passed = 0, failed = 0, skipped = 0
+const failures = []
+
+for (const file of files) {
+  const rel = relative(root, file)
+  // A file may raise its own deadline with a line "// glb-test-timeout: SECONDS".
+  const m = /glb-test-timeout:\s*(\d+)/.exec(readFileSync(file, 'utf8'))
+  const timeoutS = m ? Number(m[1]) : DEFAULT_TIMEOUT_S
+  const started = Date.now()
+  const r = await runFile(file, timeoutS)
+  const secs = ((Date.now() - started) / 1000).toFixed(1)
+  const counts = parseUvu(r.output)
+  if (r.timedOut) {
+    failed += 1 + (counts?.failed ?? 0); passed += counts?.passed ?? 0
+    failures.push(`${rel}: killed after ${timeoutS}s deadline`)
+    console.log(`TIMEOUT ${rel} (${secs}s)`)
+  } else if (!counts) {
+    failed += 1
+    failures.push(`${rel}: exited ${r.code} without a uvu summary`)
+    console.log(`CRASH ${rel} (exit ${r.code}, ${secs}s)`)
+  } else {
+    passed += counts.passed; failed += counts.failed; skipped += counts.skipped
+    if (counts.failed || r.code !== 0) {
+      if (!counts.failed) failed += 1
+      failures.push(`${rel}: ${counts.failed} failed`)
+    }
+    console.log(`${counts.failed || r.code ? 'FAIL' : 'ok  '} ${rel} (${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped, ${secs}s)`)
+  }
+}
+
+if (failures.length) {
+  console.log('\nFailures:')
+  for (const f of failures) console.log('  ' + f)
+}
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`)
+process.exit(failed ? 1 : 0)
+
+function runFile(file, timeoutS) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: root,
+      env: {...process.env, NO_COLOR: '1', FORCE_COLOR: '0'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // own process group: the deadline kills the servers a test spawned too
+    })
+    let output = ''
+    const take = (chunk) => { const s = chunk.toString(); output += s; process.stdout.write(indent(s)) }
+    child.stdout.on('data', take)
+    child.stderr.on('data', take)
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      try { process.kill(-child.pid, 'SIGKILL') } catch {}
+    }, timeoutS * 1000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      // Reap anything the file left behind in its process group.
+      try { process.kill(-child.pid, 'SIGKILL') } catch {}
+      resolve({code, output, timedOut})
+    })
+  })
+}
+
+function indent(s) {
+  return s.replace(/^(?=.)/gm, '    ')
+}
+
+function parseUvu(output) {
+  const clean = output.replace(/\x1b\[[0-9;]*m/g, '')
+  const total = [...clean.matchAll(/Total:\s+(\d+)/g)]
+  if (!total.length) return null
+  const sum = (re) => [...clean.matchAll(re)].reduce((a, x) => a + Number(x[1]), 0)
+  const t = sum(/Total:\s+(\d+)/g), p = sum(/Passed:\s+(\d+)/g), s = sum(/Skipped:\s+(\d+)/g)
+  return {passed: p, failed: Math.max(0, t - p), skipped: s}
+}

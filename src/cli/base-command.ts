@@ -1,0 +1,57 @@
+// The base every glb command extends: --json, one-line errors, and exit codes that survive --json.
+import {Command, Errors, Flags} from '@oclif/core'
+
+/** Exit codes every command shares: 0 ok, 1 the operation failed, 2 usage error. */
+export const Exit = {ok: 0, failed: 1, usage: 2} as const
+
+/** An error the user caused or can fix: printed as one line, exits with `code`. */
+export class GlbError extends Error {
+  constructor(message: string, readonly code: number = Exit.failed) {
+    super(message)
+  }
+}
+
+export abstract class GlbCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    // oclif adds --json itself when enableJsonFlag is set; kept here so every command shares the wording.
+  }
+
+  /** True when output goes to a person: spinners and colour only then. */
+  protected get interactive(): boolean {
+    return Boolean(process.stdout.isTTY) && !this.jsonEnabled() && !process.env.NO_COLOR
+  }
+
+  /** Prints a line on stderr (never mixed into --json on stdout). */
+  protected note(line: string): void {
+    process.stderr.write(line + '\n')
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: unknown}): Promise<any> {
+    // oclif 4 exits 1 on every error under --json; keep the intended code (DEPENDENCIES.md).
+    let code: number = Exit.failed
+    if (err instanceof GlbError) code = err.code
+    else if (typeof err.oclif?.exit === 'number') code = err.oclif.exit
+    else if (isParseError(err)) code = Exit.usage
+    const message = oneLine(err.message)
+    if (this.jsonEnabled()) {
+      process.stdout.write(JSON.stringify({error: {message, code}}) + '\n')
+    } else {
+      process.stderr.write(`glb: ${message}\n`)
+    }
+    process.exitCode = code
+    // Stop oclif from printing a second, multi-line rendering of the same error.
+    throw new Errors.ExitError(code)
+  }
+}
+
+function isParseError(err: Error): boolean {
+  return /Parse|Flag|Arg|Validation/.test(err.constructor?.name ?? '') || /Unexpected argument|Missing required|Expected/.test(err.message)
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean).filter((l) => !/^See more help/.test(l))[0] ?? 'error'
+}
+
+export {Flags}
