@@ -1,5 +1,18 @@
 #!/usr/bin/env -S node --import tsx --no-warnings
-// Development launcher: runs the TypeScript sources directly through tsx (no build step).
-import {execute} from '@oclif/core'
+// Development launcher: runs the TypeScript sources through tsx, no build step. oclif's own tsx registration
+// fails with tsx 4.23 (it imports a file tsx no longer ships), so point the command discovery at src/ directly.
+import {readFileSync} from 'node:fs'
+import {register} from 'tsx/esm/api'
+import {Config, flush, handle, run} from '@oclif/core'
 
-await execute({development: true, dir: import.meta.url})
+register() // so `node bin/dev.js` works as well as the shebang
+const root = new URL('..', import.meta.url).pathname
+const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+pjson.oclif = {...pjson.oclif, commands: './src/commands'}
+try {
+  const config = await Config.load({root, pjson})
+  await run(process.argv.slice(2), config)
+  await flush()
+} catch (err) {
+  await handle(err)
+}

@@ -2,7 +2,7 @@
 // truncation, and the query log. Roles only see Requests (STYLE.md rule 2: roles never touch sockets).
 import dgram from 'node:dgram'
 import net from 'node:net'
-import {Opcode, Rcode, OUR_UDP_SIZE, typeName, rcodeName} from './wire/constants.js'
+import {EdnsOption, Opcode, Rcode, OUR_UDP_SIZE, typeName, rcodeName} from './wire/constants.js'
 import {parseQuery, type ParsedQuery} from './wire/reader.js'
 import {WireError} from './wire/wire-error.js'
 import {encodeError, encodeResponse, udpLimit, type ResponseEdns} from './response.js'
@@ -22,6 +22,8 @@ export interface ServerOptions {
   maxTcpPerClient?: number
   /** Opcodes the handler supports; others get NOTIMP. */
   opcodes?: number[]
+  /** RFC 5001 NSID: sent to clients that ask for it, e.g. "glb dns-b b1" (how `glb trace` names roles). */
+  nsid?: string
   /** Called for problems that are not a client's fault (a handler throwing). */
   onError?: (err: unknown) => void
 }
@@ -47,6 +49,7 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
   const stats = {udp: 0, tcp: 0, formerr: 0, dropped: 0, tcpOpen: 0}
   const perClient = new Map<string, number>()
   const log = opts.queryLog
+  const nsidOption = opts.nsid ? ednsOption(EdnsOption.NSID, Buffer.from(opts.nsid)) : null
   const onError = opts.onError ?? ((err) => process.stderr.write(`glb: handler error: ${(err as Error)?.stack ?? err}\n`))
 
   const udpSockets: dgram.Socket[] = []
@@ -86,6 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
       return
     }
     const limit = transport === 'tcp' ? MAX_TCP_MESSAGE : udpLimit(q)
+    const nsid = nsidOption && q.edns?.options.some((o) => o.code === EdnsOption.NSID) ? nsidOption : null
     let answered = false
     const once = () => {
       if (answered) throw new Error('a handler answered one request twice')
@@ -93,11 +97,14 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
     }
     const w: ResponseWriter = {
       prepared(answer, extraOption) {
-        once(); finish(answer.render(msg, q, limit, extraOption), answer.rcode, answer.summary)
+        once()
+        const extra = nsid ? (extraOption ? Buffer.concat([extraOption, nsid]) : nsid) : extraOption
+        finish(answer.render(msg, q, limit, extra), answer.rcode, answer.summary)
       },
       reply(spec, options) {
         once()
-        const edns = responseEdns && options?.length ? {...responseEdns, options} : responseEdns
+        const all = nsid ? [...(options ?? []), nsid] : options
+        const edns = responseEdns && all?.length ? {...responseEdns, options: all} : responseEdns
         finish(encodeResponse(q, msg, spec, limit, edns), spec.rcode, log ? summaryOf(spec) : '')
       },
       raw(message) {
@@ -223,6 +230,14 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
       ])
     },
   }
+}
+
+function ednsOption(code: number, data: Buffer): Buffer {
+  const b = Buffer.alloc(4 + data.length)
+  b.writeUInt16BE(code, 0)
+  b.writeUInt16BE(data.length, 2)
+  data.copy(b, 4)
+  return b
 }
 
 function summaryOf(spec: {rcode: number; answer?: unknown[]; authority?: {type: number}[]}): string {

@@ -1,0 +1,41 @@
+// `glb serve a`: run DNS-A, the authoritative server of the customer's zone.
+import {GlbCommand, GlbError} from '../../cli/base-command.js'
+import {serveFlags} from '../../cli/serve-flags.js'
+
+export default class ServeA extends GlbCommand {
+  static override summary = 'Run DNS-A: the authoritative server of the customer zone, delegating load-balanced names to the DNS-Bs.'
+  static override description = 'Serves the zones in the state file (SOA, NS, A, AAAA, CNAME, TXT, MX), refers the load-balanced subzone to the DNS-Bs with glue, and publishes each content-server pool at POOL._pool.ZONE. Reloads on SIGHUP or when the file changes; Ctrl-C stops it.'
+  static override examples = [
+    '<%= config.bin %> serve a --state fixtures/a.json --listen 127.0.0.10:5300',
+    'sudo <%= config.bin %> serve a --state fixtures/a.json --listen 127.0.0.10 --log-queries',
+  ]
+  static override flags = {...serveFlags}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(ServeA)
+    const {runRole, describeListen} = await import('../../roles/run-role.js')
+    const {authorityStateSchema, buildZones} = await import('../../roles/authority/authority-state.js')
+    const {AuthorityHandler} = await import('../../roles/authority/authority-handler.js')
+    const json = this.jsonEnabled()
+    try {
+      await runRole({
+        role: 'dns-a',
+        stateFile: flags.state,
+        schema: authorityStateSchema,
+        listen: flags.listen,
+        logQueries: flags['log-queries'],
+        build: (state) => {
+          const handler = new AuthorityHandler(buildZones(state))
+          return {handler, reload: (next) => handler.setZones(buildZones(next))}
+        },
+        onListening: (server) => {
+          if (json) process.stdout.write(JSON.stringify({role: 'dns-a', listening: server.addresses}) + '\n')
+          else this.note(`glb serve a: listening on ${describeListen(server)}`)
+        },
+        onReload: (_ok, message) => this.note(`glb serve a: ${message}`),
+      })
+    } catch (err) {
+      throw new GlbError((err as Error).message)
+    }
+  }
+}
