@@ -169,6 +169,29 @@ test('flushCache restarts the resolver so the next query goes upstream again', a
   }
 })
 
+test('non-53 ports: the resolver\'s own listener, and (unbound only) the stub server\'s', async () => {
+  if (need) return
+  // DNS-A answers www.example.test itself, so no referral (which would always lead to port 53) is needed.
+  const cases: Array<[RealResolverKind, number]> = [['unbound', 5354], ['bind', 53]]
+  for (const [kind, authPort] of cases) {
+    const a = await startMiniAuth({address: DNS_A, port: authPort, zone: 'example.test', records: [
+      {name: 'www.example.test', type: 'A', data: '127.0.10.2'},
+    ]})
+    let r: RealResolver | undefined
+    try {
+      r = await startRealResolver(kind, {listen: ISP, egress: ISP, port: 5300, zone: 'example.test', root: ROOT,
+        auth: [authPort === 53 ? DNS_A : `${DNS_A}@${authPort}`]})
+      const {stdout} = await execFileAsync('dig', ['@' + ISP, '-p', '5300', 'www.example.test', 'A', '+short', '+time=5', '+tries=1'])
+      assert.is(stdout.trim(), '127.0.10.2', `${kind} on port 5300 via ${DNS_A}#${authPort}`)
+      assert.ok(a.queries.length > 0 && a.queries.every((q) => q.from === ISP))
+      await assertStopsClean(r)
+    } finally {
+      await r?.stop()
+      await a.stop()
+    }
+  }
+})
+
 test('BIND listen address is added to lo when missing and removed on stop', async () => {
   if (need) return
   const addr = '127.0.1.54'
