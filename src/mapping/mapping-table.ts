@@ -1,0 +1,596 @@
+// The mapping table: resolver address or ECS subnet -> the DNS-LBs that serve it, best first, as leases.
+//
+// Invariants:
+// - A prefix is held while it has at least one lease; each lease (prefix, LB) has its own absolute expiry
+//   and an optional preference. A lease whose expiry is <= now is never returned, swept or not.
+// - Leases of one prefix are chained best first: ascending preference (none counts as Infinity), ties in
+//   registration order. At most `maxLbsPerKey` leases per prefix.
+// - Lookup takes the longest held prefix containing the address that has a live lease (a /32 or /128 is
+//   the exact resolver address, so "exact first, then longest prefix" is one rule). It allocates nothing:
+//   it fills and returns one MappingMatch owned by the table, valid until the next lookup.
+// - `version` moves when the LB list of some prefix changes (a lease added or removed, or reordered);
+//   `lbVersion` when an LB identity is added or its addresses change. A renewal moves neither.
+import {formatAddress, hostBitsClear, MASK4, parseIPv4, parseIPv6Into} from './address.js'
+import type {Address} from './address.js'
+import {EMPTY, IPv4PrefixIndex} from './ipv4-prefix-index.js'
+import {IPv6PrefixIndex} from './ipv6-prefix-index.js'
+import {LeasePool} from './lease-pool.js'
+import {LbRegistry} from './lb-registry.js'
+import type {LbIdentity, LbSpec} from './lb-registry.js'
+import {MAPPING_STATE_FORMAT, MappingStateError} from './mapping-state.js'
+import type {MappingState, MappingStateEntry} from './mapping-state.js'
+import {NEARBY_V4_LEN, NEARBY_V6_LEN, NearbyLbCounts} from './nearby-lb-counts.js'
+import {formatPrefix, prefixProblem} from './prefix.js'
+import type {Prefix} from './prefix.js'
+
+/** The result of a lookup. Owned by the table and overwritten by the next lookup: copy what you keep. */
+export interface MappingMatch {
+  /** LB ids, best first, in lbs[0 .. count). */
+  readonly lbs: Int32Array
+  /** Number of live LBs (>= 1). */
+  count: number
+  /** Length of the matched prefix: the ECS SCOPE PREFIX-LENGTH to answer with (RFC 7871 §7.2.1). */
+  prefixLen: number
+  /** The earliest expiry among the returned leases (Unix seconds): the answer may change then. */
+  expiresAt: number
+}
+
+/** What upsert did: a new lease; a renewal (order kept); a new preference that moved it; or refused. */
+export type UpsertOutcome = 'added' | 'renewed' | 'reordered' | 'full'
+
+/** One lease as listed by entries() (for listing, zone transfer and persistence). */
+export interface MappingEntry {
+  prefix: Prefix
+  lbId: number
+  expiresAt: number
+  /** null when the LB gave no preference. */
+  pref: number | null
+}
+
+/** A change listeners hear about, after the table is consistent again. */
+export type MappingChange =
+  | {kind: 'entry'; prefix: Prefix}
+  | {kind: 'sweep'; removed: number}
+  | {kind: 'lb'; lbId: number}
+
+/** Options of a new table. */
+export interface MappingTableOptions {
+  /** Leases kept per prefix (default 8); beyond it a better lease evicts the worst, else is refused. */
+  maxLbsPerKey?: number
+  /** Prefixes expected, to size the tables once instead of growing them. */
+  expected?: number
+}
+
+interface PrefixIndex {
+  heads: Int32Array
+  lens: Uint8Array
+  capacity: number
+  deleteSlot(slot: number): void
+}
+
+function word(b: Uint8Array, k: number): number {
+  return ((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0
+}
+
+function maskWord(w: number, bits: number): number {
+  return bits >= 32 ? w : bits <= 0 ? 0 : (w & MASK4[bits]!) >>> 0
+}
+
+/** The longest-prefix mapping table with LB leases; see the file header for its invariants. */
+export class MappingTable {
+  /** Moves when some prefix's LB list changes. */
+  version = 0
+  /** Moves when an LB is registered or its addresses change. */
+  lbVersion = 0
+  readonly maxLbsPerKey: number
+  private readonly v4: IPv4PrefixIndex
+  private readonly v6: IPv6PrefixIndex
+  private readonly leases: LeasePool
+  private readonly registry = new LbRegistry()
+  private readonly nearby = new NearbyLbCounts()
+  private readonly match: MappingMatch
+  private readonly scratch = new Uint8Array(16)
+  private readonly listeners = new Set<(change: MappingChange) => void>()
+
+  constructor(options: MappingTableOptions = {}) {
+    const max = options.maxLbsPerKey ?? 8
+    if (!Number.isInteger(max) || max < 1 || max > 64) throw new RangeError(`maxLbsPerKey ${max} is outside 1-64`)
+    this.maxLbsPerKey = max
+    const expected = options.expected ?? 0
+    this.v4 = new IPv4PrefixIndex(expected)
+    this.v6 = new IPv6PrefixIndex(0)
+    this.leases = new LeasePool(expected)
+    this.match = {lbs: new Int32Array(max), count: 0, prefixLen: 0, expiresAt: 0}
+  }
+
+  /** Number of prefixes held (including ones whose leases all expired but were not swept yet). */
+  get size(): number {
+    return this.v4.count + this.v6.count
+  }
+
+  /** Number of leases held. */
+  get leaseCount(): number {
+    return this.leases.count
+  }
+
+  // ---- LB identities -------------------------------------------------------------------------------
+
+  /** Registers a DNS-LB (or updates its addresses) and returns its id. Throws RangeError when malformed. */
+  registerLb(spec: LbSpec): number {
+    const {id, changed} = this.registry.register(spec)
+    if (changed) {
+      this.lbVersion++
+      this.emit({kind: 'lb', lbId: id})
+    }
+    return id
+  }
+
+  /** The LB with this id, or undefined. */
+  lb(id: number): LbIdentity | undefined {
+    return this.registry.get(id)
+  }
+
+  /** The id of the LB with this name (any case, trailing dot optional), or -1. */
+  lbIdOf(name: string): number {
+    return this.registry.idOf(name)
+  }
+
+  /** All registered LBs in id order. */
+  lbs(): readonly LbIdentity[] {
+    return this.registry.all()
+  }
+
+  // ---- lookups (hot path: no allocation) -----------------------------------------------------------
+
+  /** The live LBs of the longest held prefix containing `addr`, or null (the caller applies a default). */
+  lookup(addr: Address, now: number): MappingMatch | null {
+    return typeof addr === 'number' ? this.lookupV4(addr, now, 32) : this.lookupV6(addr, now, 128)
+  }
+
+  /**
+   * As lookup, for an ECS subnet: only prefixes no longer than `sourceLen` are candidates, so the bits of
+   * `addr` beyond it are ignored. match.prefixLen is the SCOPE PREFIX-LENGTH to answer with. A SOURCE
+   * PREFIX-LENGTH of 0 (RFC 7871 §7.1.2: no tailoring wanted) therefore finds nothing.
+   */
+  lookupSubnet(addr: Address, sourceLen: number, now: number): MappingMatch | null {
+    return typeof addr === 'number' ? this.lookupV4(addr, now, sourceLen) : this.lookupV6(addr, now, sourceLen)
+  }
+
+  /** lookup for an IPv4 uint32, considering prefixes up to `maxLen` bits. */
+  lookupV4(addr: number, now: number, maxLen = 32): MappingMatch | null {
+    const idx = this.v4
+    const present = idx.present
+    for (let p = 0; p < idx.presentCount; p++) {
+      const len = present[p]!
+      if (len > maxLen) continue
+      const slot = idx.find((addr & MASK4[len]!) >>> 0, len)
+      if (slot >= 0 && this.collect(idx.heads[slot]!, now)) {
+        this.match.prefixLen = len
+        return this.match
+      }
+    }
+    return null
+  }
+
+  /** lookup for 16 IPv6 bytes, considering prefixes up to `maxLen` bits. */
+  lookupV6(addr: Uint8Array, now: number, maxLen = 128): MappingMatch | null {
+    const idx = this.v6
+    const present = idx.present
+    const a0 = word(addr, 0)
+    const a1 = word(addr, 4)
+    const a2 = word(addr, 8)
+    const a3 = word(addr, 12)
+    for (let p = 0; p < idx.presentCount; p++) {
+      const len = present[p]!
+      if (len > maxLen) continue
+      const slot = idx.find(
+        maskWord(a0, len),
+        maskWord(a1, len - 32),
+        maskWord(a2, len - 64),
+        maskWord(a3, len - 96),
+        len,
+      )
+      if (slot >= 0 && this.collect(idx.heads[slot]!, now)) {
+        this.match.prefixLen = len
+        return this.match
+      }
+    }
+    return null
+  }
+
+  /**
+   * lookup for an address as Node gives it in `rinfo.address`: a dotted quad, or IPv6 text with an
+   * optional zone (`%eth0`, ignored). An IPv4-mapped IPv6 address (::ffff:a.b.c.d, from a dual-stack
+   * socket) is looked up as the IPv4 address it carries. Unparseable text finds nothing.
+   */
+  lookupAddress(text: string, now: number): MappingMatch | null {
+    const v4 = parseIPv4(text)
+    if (v4 >= 0) return this.lookupV4(v4, now, 32)
+    let end = text.indexOf('%')
+    if (end < 0) end = text.length
+    const b = this.scratch
+    if (!parseIPv6Into(text, b, 0, end)) return null
+    if (word(b, 0) === 0 && word(b, 4) === 0 && word(b, 8) === 0xffff) return this.lookupV4(word(b, 12), now, 32)
+    return this.lookupV6(b, now, 128)
+  }
+
+  /**
+   * The default for an address with no mapping: the LB holding the most leases in the same /16 (IPv4) or
+   * /32 (IPv6), else the most overall; null when the table holds no lease. See nearby-lb-counts.ts.
+   */
+  busiestLbNear(addr: Address): number | null {
+    const id =
+      typeof addr === 'number'
+        ? this.nearby.busiest(false, addr >>> (32 - NEARBY_V4_LEN))
+        : this.nearby.busiest(true, word(addr, 0))
+    return id < 0 ? null : id
+  }
+
+  private collect(head: number, now: number): boolean {
+    const L = this.leases
+    const m = this.match
+    const out = m.lbs
+    let n = 0
+    let earliest = Infinity
+    for (let j = head; j >= 0; j = L.next[j]!) {
+      const e = L.exp[j]!
+      if (e > now) {
+        out[n++] = L.lb[j]!
+        if (e < earliest) earliest = e
+      }
+    }
+    m.count = n
+    m.expiresAt = earliest
+    return n > 0
+  }
+
+  // ---- changes -------------------------------------------------------------------------------------
+
+  /**
+   * Registers (or renews) the lease of LB `lbId` on `prefix` until `expiresAt` (Unix seconds), with an
+   * optional preference (lower is better). Without `pref` a renewal keeps the preference it had. Throws
+   * RangeError for a malformed prefix, an unknown LB, or a non-finite time or preference.
+   */
+  upsert(prefix: Prefix, lbId: number, expiresAt: number, pref?: number): UpsertOutcome {
+    const problem = prefixProblem(prefix)
+    if (problem !== null) throw new RangeError(`mapping prefix ${describe(prefix)}: ${problem}`)
+    this.checkLease(lbId, expiresAt, pref)
+    const a = prefix.addr
+    return typeof a === 'number'
+      ? this.upsertV4(a, prefix.len, lbId, expiresAt, pref, prefix)
+      : this.upsertV6(word(a, 0), word(a, 4), word(a, 8), word(a, 12), prefix.len, lbId, expiresAt, pref, prefix)
+  }
+
+  /** Removes the lease of `lbId` on `prefix`, or every lease on it when lbId is omitted; returns how many. */
+  remove(prefix: Prefix, lbId?: number): number {
+    const problem = prefixProblem(prefix)
+    if (problem !== null) throw new RangeError(`mapping prefix ${describe(prefix)}: ${problem}`)
+    const a = prefix.addr
+    let idx: PrefixIndex
+    let slot: number
+    let v6 = false
+    let hood: number
+    if (typeof a === 'number') {
+      idx = this.v4
+      slot = this.v4.find(a, prefix.len)
+      hood = prefix.len >= NEARBY_V4_LEN ? a >>> (32 - NEARBY_V4_LEN) : -1
+    } else {
+      idx = this.v6
+      v6 = true
+      slot = this.v6.find(word(a, 0), word(a, 4), word(a, 8), word(a, 12), prefix.len)
+      hood = prefix.len >= NEARBY_V6_LEN ? word(a, 0) : -1
+    }
+    if (slot < 0) return 0
+    const L = this.leases
+    let removed = 0
+    let prev = -1
+    for (let j = idx.heads[slot]!; j >= 0; ) {
+      const nx = L.next[j]!
+      if (lbId === undefined || L.lb[j] === lbId) {
+        if (prev < 0) idx.heads[slot] = nx
+        else L.next[prev] = nx
+        this.nearby.add(v6, hood, L.lb[j]!, -1)
+        L.release(j)
+        removed++
+      } else {
+        prev = j
+      }
+      j = nx
+    }
+    if (idx.heads[slot]! < 0) idx.deleteSlot(slot)
+    if (removed > 0) {
+      this.version++
+      this.emit({kind: 'entry', prefix})
+    }
+    return removed
+  }
+
+  /** Drops every lease whose expiry is <= now, and prefixes left without one; returns leases removed. */
+  sweep(now: number): number {
+    const removed = this.sweepIndex(this.v4, false, now) + this.sweepIndex(this.v6, true, now)
+    if (removed > 0) {
+      this.version++
+      this.emit({kind: 'sweep', removed})
+    }
+    return removed
+  }
+
+  /** Calls `listener` after each change; returns a function that unsubscribes it. */
+  onChange(listener: (change: MappingChange) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  // ---- listing and persistence ---------------------------------------------------------------------
+
+  /**
+   * Every lease (IPv4 then IPv6, in table order, each prefix's leases best first); only live ones when
+   * `now` is given. Lazy: do not change the table while iterating.
+   */
+  *entries(now?: number): IterableIterator<MappingEntry> {
+    const L = this.leases
+    for (let s = 0; s < this.v4.capacity; s++) {
+      const len = this.v4.lens[s]!
+      if (len === EMPTY) continue
+      const prefix: Prefix = {addr: this.v4.keys[s]!, len}
+      for (let j = this.v4.heads[s]!; j >= 0; j = L.next[j]!) {
+        if (now !== undefined && !(L.exp[j]! > now)) continue
+        yield {prefix, lbId: L.lb[j]!, expiresAt: L.exp[j]!, pref: Number.isFinite(L.pref[j]) ? L.pref[j]! : null}
+      }
+    }
+    for (let s = 0; s < this.v6.capacity; s++) {
+      const len = this.v6.lens[s]!
+      if (len === EMPTY) continue
+      const b = new Uint8Array(16)
+      const view = new DataView(b.buffer)
+      for (let k = 0; k < 4; k++) view.setUint32(k * 4, this.v6.keys[s * 4 + k]!)
+      const prefix: Prefix = {addr: b, len}
+      for (let j = this.v6.heads[s]!; j >= 0; j = L.next[j]!) {
+        if (now !== undefined && !(L.exp[j]! > now)) continue
+        yield {prefix, lbId: L.lb[j]!, expiresAt: L.exp[j]!, pref: Number.isFinite(L.pref[j]) ? L.pref[j]! : null}
+      }
+    }
+  }
+
+  /** The persisted form (see mapping-state.ts); lb indexes are the LB ids. */
+  toJSON(): MappingState {
+    const entries: MappingStateEntry[] = []
+    for (const e of this.entries()) {
+      const p = formatPrefix(e.prefix)
+      entries.push(e.pref === null ? [p, e.lbId, e.expiresAt] : [p, e.lbId, e.expiresAt, e.pref])
+    }
+    return {
+      format: MAPPING_STATE_FORMAT,
+      lbs: this.registry.all().map((lb) => ({name: lb.name, addrs: [...lb.addrs]})),
+      entries,
+    }
+  }
+
+  /**
+   * Builds a table from its persisted form (already JSON.parse'd). LB ids are the indexes of "lbs".
+   * With `now`, leases already expired are skipped. Throws MappingStateError naming the bad member.
+   */
+  static fromJSON(state: unknown, options: MappingTableOptions & {now?: number} = {}): MappingTable {
+    const fail = (msg: string): never => {
+      throw new MappingStateError(`mapping state ${msg}`)
+    }
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) fail('is not a JSON object')
+    const s = state as Record<string, unknown>
+    if (s.format !== undefined && s.format !== MAPPING_STATE_FORMAT) {
+      fail(`"format" is ${JSON.stringify(s.format)}; this version reads "${MAPPING_STATE_FORMAT}"`)
+    }
+    if (!Array.isArray(s.lbs)) fail('"lbs" is not an array')
+    if (!Array.isArray(s.entries)) fail('"entries" is not an array')
+    const lbs = s.lbs as unknown[]
+    const entries = s.entries as unknown[]
+    const t = new MappingTable({...options, expected: options.expected ?? entries.length})
+    for (let i = 0; i < lbs.length; i++) {
+      const lb = lbs[i] as {name?: unknown; addrs?: unknown} | null
+      if (typeof lb !== 'object' || lb === null || typeof lb.name !== 'string' || !Array.isArray(lb.addrs)) {
+        fail(`lbs[${i}] is not {"name": string, "addrs": [string, ...]}`)
+      }
+      const before = t.registry.size
+      try {
+        t.registerLb({name: lb!.name as string, addrs: lb!.addrs as string[]})
+      } catch (e) {
+        fail(`lbs[${i}]: ${(e as Error).message}`)
+      }
+      if (t.registry.size === before) fail(`lbs[${i}]: ${lb!.name} is listed twice; keep one`)
+    }
+    const now = options.now
+    const b = t.scratch
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as unknown[]
+      if (!Array.isArray(e) || e.length < 3 || e.length > 4 || typeof e[0] !== 'string') {
+        fail(`entries[${i}] is not [prefix, lb, expiresAt, pref?]`)
+      }
+      const text = e[0] as string
+      const lbId = e[1]
+      const exp = e[2]
+      const pref = e[3] ?? undefined
+      if (typeof lbId !== 'number' || !Number.isInteger(lbId) || lbId < 0 || lbId >= lbs.length) {
+        fail(`entries[${i}]: lb ${JSON.stringify(lbId)} is not an index into "lbs" (0-${lbs.length - 1})`)
+      }
+      if (typeof exp !== 'number' || !Number.isFinite(exp)) fail(`entries[${i}]: expiresAt is not a number`)
+      if (pref !== undefined && (typeof pref !== 'number' || !Number.isFinite(pref))) {
+        fail(`entries[${i}]: pref is not a number`)
+      }
+      if (now !== undefined && (exp as number) <= now) continue
+      const slash = text.indexOf('/')
+      const end = slash < 0 ? text.length : slash
+      const v4 = text.indexOf(':') < 0 ? parseIPv4(text, 0, end) : -1
+      const isV6 = v4 < 0 && parseIPv6Into(text, b, 0, end)
+      if (v4 < 0 && !isV6) fail(`entries[${i}]: "${text}" is not an address/len prefix`)
+      const len = slash < 0 ? (isV6 ? 128 : 32) : parseLen(text, slash + 1)
+      if (len < 1 || len > (isV6 ? 128 : 32)) fail(`entries[${i}]: "${text}" has a bad prefix length`)
+      if (!hostBitsClear(isV6 ? b : v4, len)) {
+        fail(`entries[${i}]: "${text}" has bits set beyond /${len}; write the network address`)
+      }
+      if (isV6) {
+        t.upsertV6(word(b, 0), word(b, 4), word(b, 8), word(b, 12), len, lbId as number, exp as number, pref as number | undefined, null)
+      } else {
+        t.upsertV4(v4, len, lbId as number, exp as number, pref as number | undefined, null)
+      }
+    }
+    return t
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  private checkLease(lbId: number, expiresAt: number, pref: number | undefined): void {
+    if (this.registry.get(lbId) === undefined) throw new RangeError(`DNS-LB id ${lbId} is not registered; call registerLb first`)
+    if (!Number.isFinite(expiresAt)) throw new RangeError(`lease expiry ${expiresAt} is not a finite Unix time`)
+    if (pref !== undefined && !Number.isFinite(pref)) throw new RangeError(`lease preference ${pref} is not a finite number`)
+  }
+
+  private upsertV4(key: number, len: number, lbId: number, exp: number, pref: number | undefined, prefix: Prefix | null): UpsertOutcome {
+    let slot = this.v4.find(key, len)
+    if (slot < 0) slot = this.v4.insert(key, len)
+    const hood = len >= NEARBY_V4_LEN ? key >>> (32 - NEARBY_V4_LEN) : -1
+    const outcome = this.attach(this.v4, slot, false, hood, lbId, exp, pref)
+    if (outcome === 'added' || outcome === 'reordered') {
+      this.version++
+      if (this.listeners.size > 0) this.emit({kind: 'entry', prefix: prefix ?? {addr: key, len}})
+    }
+    return outcome
+  }
+
+  private upsertV6(w0: number, w1: number, w2: number, w3: number, len: number, lbId: number, exp: number, pref: number | undefined, prefix: Prefix | null): UpsertOutcome {
+    let slot = this.v6.find(w0, w1, w2, w3, len)
+    if (slot < 0) slot = this.v6.insert(w0, w1, w2, w3, len)
+    const hood = len >= NEARBY_V6_LEN ? w0 : -1
+    const outcome = this.attach(this.v6, slot, true, hood, lbId, exp, pref)
+    if (outcome === 'added' || outcome === 'reordered') {
+      this.version++
+      if (this.listeners.size > 0) {
+        const b = new Uint8Array(16)
+        const view = new DataView(b.buffer)
+        view.setUint32(0, w0)
+        view.setUint32(4, w1)
+        view.setUint32(8, w2)
+        view.setUint32(12, w3)
+        this.emit({kind: 'entry', prefix: prefix ?? {addr: b, len}})
+      }
+    }
+    return outcome
+  }
+
+  /** Adds or renews the lease of lbId in the chain at idx.heads[slot]. */
+  private attach(idx: PrefixIndex, slot: number, v6: boolean, hood: number, lbId: number, exp: number, pref: number | undefined): UpsertOutcome {
+    const L = this.leases
+    let n = 0
+    let found = -1
+    let foundPrev = -1
+    let last = -1
+    let lastPrev = -1
+    for (let j = idx.heads[slot]!, prev = -1; j >= 0; prev = j, j = L.next[j]!) {
+      n++
+      if (L.lb[j] === lbId) {
+        found = j
+        foundPrev = prev
+      }
+      lastPrev = prev
+      last = j
+    }
+    if (found >= 0) {
+      L.exp[found] = exp
+      if (pref === undefined || pref === L.pref[found]) return 'renewed'
+      this.unlink(idx, slot, found, foundPrev)
+      L.pref[found] = pref
+      return this.link(idx, slot, found) === foundPrev ? 'renewed' : 'reordered'
+    }
+    const p = pref ?? Infinity
+    if (n >= this.maxLbsPerKey) {
+      if (!(p < L.pref[last]!)) return 'full'
+      this.unlink(idx, slot, last, lastPrev)
+      this.nearby.add(v6, hood, L.lb[last]!, -1)
+      L.release(last)
+    }
+    const j = L.alloc()
+    L.lb[j] = lbId
+    L.exp[j] = exp
+    L.pref[j] = p
+    this.link(idx, slot, j)
+    this.nearby.add(v6, hood, lbId, 1)
+    return 'added'
+  }
+
+  private unlink(idx: PrefixIndex, slot: number, j: number, prev: number): void {
+    const nx = this.leases.next[j]!
+    if (prev < 0) idx.heads[slot] = nx
+    else this.leases.next[prev] = nx
+  }
+
+  /** Inserts lease j after every lease with a preference <= its own; returns its predecessor (-1: head). */
+  private link(idx: PrefixIndex, slot: number, j: number): number {
+    const L = this.leases
+    const pj = L.pref[j]!
+    let prev = -1
+    let c = idx.heads[slot]!
+    while (c >= 0 && L.pref[c]! <= pj) {
+      prev = c
+      c = L.next[c]!
+    }
+    L.next[j] = c
+    if (prev < 0) idx.heads[slot] = j
+    else L.next[prev] = j
+    return prev
+  }
+
+  private sweepIndex(idx: IPv4PrefixIndex | IPv6PrefixIndex, v6: boolean, now: number): number {
+    const L = this.leases
+    let removed = 0
+    for (let s = 0; s < idx.capacity; ) {
+      const len = idx.lens[s]!
+      if (len === EMPTY) {
+        s++
+        continue
+      }
+      let hood: number
+      if (v6) hood = len >= NEARBY_V6_LEN ? (idx as IPv6PrefixIndex).keys[s * 4]! : -1
+      else hood = len >= NEARBY_V4_LEN ? (idx as IPv4PrefixIndex).keys[s]! >>> (32 - NEARBY_V4_LEN) : -1
+      let prev = -1
+      for (let j = idx.heads[s]!; j >= 0; ) {
+        const nx = L.next[j]!
+        if (!(L.exp[j]! > now)) {
+          if (prev < 0) idx.heads[s] = nx
+          else L.next[prev] = nx
+          this.nearby.add(v6, hood, L.lb[j]!, -1)
+          L.release(j)
+          removed++
+        } else {
+          prev = j
+        }
+        j = nx
+      }
+      // Backward-shift deletion may move a later slot into s: look at s again.
+      if (idx.heads[s]! < 0) idx.deleteSlot(s)
+      else s++
+    }
+    return removed
+  }
+
+  private emit(change: MappingChange): void {
+    for (const l of this.listeners) l(change)
+  }
+}
+
+function parseLen(s: string, start: number): number {
+  const n = s.length - start
+  if (n < 1 || n > 3) return -1
+  let v = 0
+  for (let i = start; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57 || (i > start && v === 0)) return -1
+    v = v * 10 + (c - 48)
+  }
+  return v
+}
+
+function describe(p: Prefix): string {
+  try {
+    return `${formatAddress(p.addr)}/${p.len}`
+  } catch {
+    return String(p?.len)
+  }
+}

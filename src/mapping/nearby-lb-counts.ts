@@ -1,0 +1,86 @@
+// Counts of registrations per DNS-LB near an address, for the no-mapping default: "the busiest LB nearby".
+//
+// Definition (what busiest() answers): among the leases held whose prefix lies inside the same /16 as the
+// address (IPv4) or the same /32 (IPv6), the LB holding the most; when that neighbourhood holds none, the
+// LB holding the most leases overall; ties go to the lowest id. Prefixes shorter than the neighbourhood
+// (10.0.0.0/8) count only overall. Leases count until removed or swept, so an expired lease still counts
+// until the DNS-B's next sweep; the answer is a default, and the sweep interval bounds the staleness.
+//
+// Why incremental: the no-mapping path may be hit at query rate (by spoofed or new resolvers), so the
+// answer must be a map lookup plus a scan of the few LBs seen in one neighbourhood, not a table scan.
+// Per neighbourhood the counts are a flat number[]: [cachedBest, lb, count, lb, count, ...].
+
+/** IPv4 neighbourhood length. */
+export const NEARBY_V4_LEN = 16
+/** IPv6 neighbourhood length. */
+export const NEARBY_V6_LEN = 32
+
+const DIRTY = -2
+
+/** Incremental per-neighbourhood and overall lease counts per LB. */
+export class NearbyLbCounts {
+  private readonly v4 = new Map<number, number[]>()
+  private readonly v6 = new Map<number, number[]>()
+  private readonly overall: number[] = []
+  private overallBest = DIRTY
+
+  /** Adds `delta` leases of `lbId` to neighbourhood `hood` (-1: none) of the family, and overall. */
+  add(v6: boolean, hood: number, lbId: number, delta: number): void {
+    while (this.overall.length <= lbId) this.overall.push(0)
+    this.overall[lbId]! += delta
+    this.overallBest = DIRTY
+    if (hood < 0) return
+    const map = v6 ? this.v6 : this.v4
+    let b = map.get(hood)
+    if (b === undefined) {
+      if (delta <= 0) return
+      b = [DIRTY]
+      map.set(hood, b)
+    }
+    b[0] = DIRTY
+    for (let i = 1; i < b.length; i += 2) {
+      if (b[i] !== lbId) continue
+      b[i + 1]! += delta
+      if (b[i + 1]! <= 0) {
+        // Keep the array dense: move the last pair into the hole.
+        b[i] = b[b.length - 2]!
+        b[i + 1] = b[b.length - 1]!
+        b.length -= 2
+        if (b.length === 1) map.delete(hood)
+      }
+      return
+    }
+    if (delta > 0) b.push(lbId, delta)
+  }
+
+  /** The busiest LB in neighbourhood `hood` of the family, else overall; -1 when no lease is held. */
+  busiest(v6: boolean, hood: number): number {
+    const b = (v6 ? this.v6 : this.v4).get(hood)
+    if (b !== undefined) {
+      if (b[0] === DIRTY) b[0] = bestOfPairs(b)
+      if (b[0]! >= 0) return b[0]!
+    }
+    if (this.overallBest === DIRTY) {
+      let best = -1
+      for (let id = 0; id < this.overall.length; id++) {
+        if (this.overall[id]! > 0 && (best < 0 || this.overall[id]! > this.overall[best]!)) best = id
+      }
+      this.overallBest = best
+    }
+    return this.overallBest
+  }
+}
+
+function bestOfPairs(b: number[]): number {
+  let best = -1
+  let bestCount = 0
+  for (let i = 1; i < b.length; i += 2) {
+    const id = b[i]!
+    const c = b[i + 1]!
+    if (c > bestCount || (c === bestCount && c > 0 && id < best)) {
+      best = id
+      bestCount = c
+    }
+  }
+  return best
+}
