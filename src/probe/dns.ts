@@ -1,0 +1,66 @@
+// DNS prober: the time to answer one query over UDP; only the reply's ID, QR bit and RCODE are read.
+import dgram from 'node:dgram'
+import {randomInt} from 'node:crypto'
+import dnsPacket from 'dns-packet'
+import type {RecordType} from 'dns-packet'
+import {attempt, roundMs} from './attempt.js'
+import {networkError} from './network-error.js'
+import type {ProbeTarget, Prober, ProberOptions, Sample} from './prober.js'
+
+/** Options of the DNS prober. */
+export interface DnsProberOptions extends ProberOptions {
+  /** Query name when the target has no `host`. Default ".". */
+  qname?: string
+  /** Default "NS" (every server has something to say about it, even if only REFUSED). */
+  qtype?: RecordType
+  /** RCODEs that count as healthy. Default [0 NOERROR, 3 NXDOMAIN]. */
+  okRcodes?: number[]
+  /** Set RD (recursion desired). Default false: probing asks for the server's own work, not a recursion. */
+  recursionDesired?: boolean
+}
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE']
+
+/**
+ * Sends one query from a fresh socket and times the first reply whose ID matches and has QR set; other
+ * datagrams (stray or spoofed) are ignored. The reply body is never decoded: a prober measures, and the
+ * strict DNS reader lives in src/dns for what answers.
+ */
+export class DnsProber implements Prober {
+  readonly method = 'dns' as const
+  private readonly query: (id: number, name: string) => Buffer
+
+  constructor(private readonly opts: DnsProberOptions = {}) {
+    const type = opts.qtype ?? 'NS'
+    const flags = opts.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0
+    this.query = (id, name) => dnsPacket.encode({type: 'query', id, flags, questions: [{type, name, class: 'IN'}]})
+  }
+
+  probe(target: ProbeTarget, signal?: AbortSignal): Promise<Sample> {
+    const okRcodes = this.opts.okRcodes ?? [0, 3]
+    return attempt(this.opts.timeoutMs ?? 1000, signal, (c) => {
+      const id = randomInt(0, 0x10000)
+      const packet = this.query(id, target.host ?? this.opts.qname ?? '.')
+      const socket = dgram.createSocket(target.address.includes(':') ? 'udp6' : 'udp4')
+      c.onCleanup(() => socket.close())
+      socket.once('error', (err: NodeJS.ErrnoException) => c.settle({ok: false, error: networkError(err)}))
+      socket.on('message', (msg) => {
+        if (msg.length < 12 || msg.readUInt16BE(0) !== id || (msg[2]! & 0x80) === 0) return
+        const rttMs = roundMs(c.elapsed())
+        const rcode = msg[3]! & 0x0f
+        if (okRcodes.includes(rcode)) c.settle({ok: true, rttMs})
+        else c.settle({ok: false, rttMs, error: `rcode ${RCODE_NAMES[rcode] ?? rcode}`})
+      })
+      const localAddress = target.localAddress ?? this.opts.localAddress
+      socket.bind({port: 0, ...(localAddress ? {address: localAddress} : {})}, () => {
+        // connect() makes the kernel report ICMP port-unreachable as ECONNREFUSED instead of silence.
+        if (c.done) return
+        socket.connect(target.port, target.address, () => {
+          if (c.done) return
+          c.start()
+          socket.send(packet)
+        })
+      })
+    })
+  }
+}
