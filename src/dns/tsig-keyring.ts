@@ -26,14 +26,15 @@ export class TsigKeyError extends Error {
 
 /**
  * Normalizes a key name to lowercase FQDN with a trailing dot, or throws TsigKeyError (without echoing the
- * name: in a mis-ordered spec it may be the secret). Backslash escapes
- * are refused rather than interpreted: key names are plain hostnames in practice and a name read off the
- * wire with odd bytes then simply finds no key (BADKEY).
+ * name: in a mis-ordered spec it may be the secret). Only letters, digits, "-", "_" and "." are allowed and
+ * escapes are refused rather than interpreted: key names are plain hostnames in practice, and a name read
+ * off the wire with other bytes then simply finds no key (BADKEY).
  */
 export function normalizeKeyName(name: string): string {
   const fqdn = (name.endsWith('.') ? name : `${name}.`).toLowerCase()
-  if (fqdn === '.' || !/^[\x21-\x7e]+$/.test(fqdn) || fqdn.includes('\\')) {
-    throw new TsigKeyError('TSIG key name is not a plain domain name; use letters, digits, "-" and "." in the name field')
+  // Hostname-like characters only: this also catches a spec whose fields are in the wrong order.
+  if (fqdn === '.' || !/^[a-z0-9_.-]+$/.test(fqdn)) {
+    throw new TsigKeyError('TSIG key name is not a plain domain name; use letters, digits, "-", "_" and "." in the name field')
   }
   const labels = fqdn.slice(0, -1).split('.')
   // RFC 1035 §2.3.4: labels of 1..63 octets, whole name at most 255 octets in wire form.
@@ -59,7 +60,7 @@ export function createTsigKey(name: string, algorithm: string, secret: Buffer): 
 export function parseKeySpec(spec: string): TsigKey {
   const parts = spec.trim().split(':')
   if (parts.length < 2 || parts.length > 3) {
-    throw new TsigKeyError('TSIG key spec must be "[algorithm:]name:base64-secret", e.g. hmac-sha256:k1:c2VjcmV0')
+    throw new TsigKeyError('TSIG key spec must be "[algorithm:]name:base64-secret", e.g. hmac-sha256:k1:BASE64SECRET')
   }
   const [algorithm, name, secret64] = parts.length === 3 ? parts as [string, string, string] : ['hmac-sha256', parts[0]!, parts[1]!]
   const keyName = normalizeKeyName(name)
