@@ -1,8 +1,9 @@
 // TSIG over a multi-message TCP response such as AXFR (RFC 8945 §5.3.1): a chaining signer and verifier.
+import {checkMacTimeTruncation, hmac, RCODE_FORMERR, RCODE_NOTAUTH, sign, TsigErrorCode, verify} from './tsig.js'
 import {
-  appendTsig, checkMacTimeTruncation, checkSignable, findTsigOffset, hmac, nameToWire, NO_TSIG, parseTsigRecord,
-  RCODE_FORMERR, RCODE_NOTAUTH, sign, TSIG_FORMERR, TsigErrorCode, tsigTimers, unsignedMessage, verify,
-} from './tsig.js'
+  appendTsig, checkSignable, findTsigOffset, nameToWire, NO_TSIG, parseTsigRecord, TSIG_FORMERR, tsigTimers, u16,
+  unsignedMessage,
+} from './tsig-record.js'
 import {minimumMacSize} from './tsig-algorithm.js'
 import type {Signed, VerifyFailure, VerifyOk} from './tsig.js'
 import type {TsigKey} from './tsig-keyring.js'
@@ -136,10 +137,4 @@ function fail(error: 'BADKEY' | 'BADSIG', reason: string): VerifyFailure {
 
 function badsig(reason: string): VerifyFailure {
   return fail('BADSIG', reason)
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2)
-  b.writeUInt16BE(n)
-  return b
 }

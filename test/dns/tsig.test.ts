@@ -3,9 +3,8 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import dnsPacket from 'dns-packet'
-import {
-  appendTsig, findTsigOffset, nameToWire, NO_TSIG, parseTsigRecord, sign, signResponse, TSIG_FORMERR, tsigErrorResponse, verify,
-} from '../../src/dns/tsig.js'
+import {findTsigOffset, NO_TSIG, parseTsigRecord, sign, signResponse, TSIG_FORMERR, tsigErrorResponse, verify} from '../../src/dns/tsig.js'
+import {appendTsig, nameToWire} from '../../src/dns/tsig-record.js'
 import type {TsigRecord, VerifyFailure, VerifyResult} from '../../src/dns/tsig.js'
 import {tsigAlgorithms} from '../../src/dns/tsig-algorithm.js'
 import {createKeyring, createTsigKey, parseKeySpec} from '../../src/dns/tsig-keyring.js'
