@@ -38,7 +38,6 @@ interface Job {
 }
 
 const queues = new Map<string, {pending?: Job}>()
-const cleaned = new Set<string>()
 let tempCounter = 0
 
 /**
@@ -148,12 +147,10 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-// A SIGKILL between open and rename leaves ".NAME.tmp-PID-..." behind. Remove those whose writer is gone,
-// once per file per process.
+// A SIGKILL between open and rename leaves ".NAME.tmp-PID-..." behind. Remove those whose writer is gone.
+// Done before every write (a readdir of a small state directory costs far less than the write), so a
+// long-running role also cleans up after a CLI command that was killed mid-write.
 async function removeStaleTemps(dir: string, base: string): Promise<void> {
-  const key = join(dir, base)
-  if (cleaned.has(key)) return
-  cleaned.add(key)
   const prefix = `.${base}.tmp-`
   let names: string[]
   try {
