@@ -38,8 +38,10 @@ export async function measure(targets: ProbeTarget[], prober: Prober, opts: Meas
   const one = async (target: ProbeTarget): Promise<TargetSummary> => {
     const samples: Sample[] = []
     for (let i = 0; i < opts.count && !opts.signal?.aborted; i++) {
-      const began = performance.now()
       await slots.acquire()
+      // Timed from the actual start (after waiting for a slot), so two probes of a target are never
+      // closer than the interval.
+      const began = performance.now()
       let sample: Sample
       try {
         sample = await prober.probe(target, opts.signal)

@@ -1,0 +1,95 @@
+// `glb probe` as a user runs it: a subprocess against fixture content servers; figures and exit codes.
+// glb-test-timeout: 180
+import {test} from 'uvu'
+import * as assert from 'uvu/assert'
+import {spawn} from 'node:child_process'
+import {startContentServers} from '../../src/lab/content-server.js'
+import type {ContentServers} from '../../src/lab/content-server.js'
+
+const NEAR_SERVER = '127.0.70.1' // 10 ms from POP
+const FAR_SERVER = '127.0.70.2' // 40 ms from POP
+const DEAD_SERVER = '127.0.70.3' // down: silent
+const POP = '127.0.71.1'
+const root = new URL('../../', import.meta.url).pathname
+
+function glb(args: string[], timeoutMs = 60_000): Promise<{code: number | null; stdout: string; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/dev.js', ...args], {cwd: root, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code) => (clearTimeout(timer), resolve({code, stdout, stderr})))
+  })
+}
+
+let cs: ContentServers | undefined
+async function fixture(): Promise<ContentServers> {
+  cs ??= await startContentServers({
+    matrix: {servers: {[NEAR_SERVER]: {from: {[POP]: 10}}, [FAR_SERVER]: {from: {[POP]: 40}}, [DEAD_SERVER]: {down: true}}},
+    ports: {http: 0, udp: 0, dns: 0},
+  })
+  return cs
+}
+const portOf = (c: ContentServers, address: string, service: 'http' | 'udp' | 'dns'): number => c.listeners.find((l) => l.address === address)![service]!
+
+test('--json: per-target figures match the matrix; exit 0 when every target answered', async () => {
+  const c = await fixture()
+  for (const method of ['udp', 'dns', 'http'] as const) {
+    const targets = [NEAR_SERVER, FAR_SERVER].map((a) => `${a}:${portOf(c, a, method)}`)
+    const r = await glb(['probe', ...targets, '--method', method, '--source', POP, '--count', '6', '--interval', '20', '--json'])
+    assert.is(r.code, 0, `${method}: ${r.stderr}`)
+    const doc = JSON.parse(r.stdout)
+    assert.is(doc.method, method)
+    assert.is(doc.source, POP)
+    const [near, far] = doc.targets
+    for (const [t, ms] of [[near, 10], [far, 40]] as const) {
+      assert.equal([t.sent, t.received, t.lossPct], [6, 6, 0], `${method} ${t.target}`)
+      // The minimum, not the median: a loaded machine only adds delay, and this test runs two processes
+      // plus oclif start-up; test/probe/probers.test.ts holds the medians to ±2 ms.
+      assert.ok(t.minMs >= ms - 1 && t.minMs <= ms + 5, `${method} ${t.target}: min ${t.minMs}, expected ~${ms}`)
+      assert.ok(t.minMs <= t.medianMs && t.medianMs <= t.maxMs && t.minMs <= t.avgMs && t.avgMs <= t.maxMs)
+    }
+    assert.ok(near.medianMs < far.medianMs, `${method}: near ${near.medianMs} ms vs far ${far.medianMs} ms`)
+  }
+})
+
+test('exit 1 when a target had 100 % loss; the others are still reported', async () => {
+  const c = await fixture()
+  const r = await glb(['probe', `${NEAR_SERVER}:${portOf(c, NEAR_SERVER, 'udp')}`, `${DEAD_SERVER}:${portOf(c, DEAD_SERVER, 'udp')}`,
+    '--method', 'udp', '--count', '3', '--interval', '10', '--timeout', '200', '--json'])
+  assert.is(r.code, 1)
+  const [alive, dead] = JSON.parse(r.stdout).targets
+  assert.equal([alive.received, dead.received, dead.lossPct, dead.errors], [3, 0, 100, {'timeout after 200 ms': 3}])
+  // The table form: same code, a table on stdout, the silent target named on stderr.
+  const t = await glb(['probe', `${DEAD_SERVER}:${portOf(c, DEAD_SERVER, 'http')}`, '--method', 'tcp', '--count', '2', '--interval', '10', '--timeout', '150'])
+  assert.is(t.code, 1)
+  assert.match(t.stdout, /127\.0\.70\.3:\d+ .* tcp .* 100 %/)
+  assert.match(t.stderr, /no answer from 127\.0\.70\.3/)
+})
+
+test('exit 2 on usage errors, with one line saying what is wrong', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['probe', '127.0.70.1', '--method', 'icmp'], /--method/],
+    [['probe', 'www.example.com'], /not an IP address/],
+    [['probe', '127.0.70.1', '--source', 'nowhere'], /--source "nowhere" is not an IP address/],
+    [['probe', '127.0.70.1', '--count', '0'], /count/],
+    [['probe'], /required arg/],
+  ]
+  for (const [args, re] of cases) {
+    const r = await glb(args)
+    assert.is(r.code, 2, `${args.join(' ')}: exit ${r.code} ${r.stderr}`)
+    assert.match(r.stderr, re)
+    const j = await glb([...args, '--json'])
+    assert.is(j.code, 2, `${args.join(' ')} --json`)
+    assert.is(JSON.parse(j.stdout).error.code, 2)
+  }
+})
+
+test('cleanup', async () => {
+  await cs?.close()
+})
+
+test.run()
