@@ -1,0 +1,53 @@
+// A lab topology: which roles run where on loopback. The default one ships as fixtures/lab.json.
+import {readFileSync} from 'node:fs'
+import {z} from 'zod'
+import {dnsName, ipv4Address} from '../state/fields.js'
+import {parseStateText} from '../state/load-state-file.js'
+
+const loopback = ipv4Address.refine((a) => a.startsWith('127.'), {error: 'a loopback address (127.0.0.0/8): a lab never leaves the machine'})
+
+export const topologySchema = z.object({
+  /** The customer zone DNS-A serves, and the subzone it delegates to the DNS-Bs. */
+  zone: dnsName.default('example.test.'),
+  lbZone: dnsName.default('glb.example.test.'),
+  /** The load-balanced name's first label: NAME.zone is a CNAME to NAME.lbZone, which the DNS-LBs serve. */
+  name: z.string().regex(/^[a-z0-9-]{1,63}$/).default('www'),
+  root: loopback.default('127.0.0.9'),
+  a: loopback.default('127.0.0.10'),
+  bs: z.array(loopback).min(1).default(['127.0.0.20', '127.0.0.21']),
+  pops: z.array(z.object({
+    label: z.string().regex(/^[a-z0-9-]{1,63}$/),
+    lb: loopback,
+    isp: loopback,
+  })).min(1),
+  servers: z.array(loopback).min(1),
+  /** Latency matrix file (relative to the topology file) or inline matrix. */
+  matrix: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  probe: z.object({
+    method: z.enum(['http', 'tcp', 'udp', 'dns']).default('http'),
+    intervalMs: z.number().int().min(100).default(1000),
+    timeoutMs: z.number().int().min(50).default(800),
+    downAfter: z.number().int().min(1).default(3),
+    upAfter: z.number().int().min(1).default(2),
+  }).default({method: 'http', intervalMs: 1000, timeoutMs: 800, downAfter: 3, upAfter: 2}),
+  ttl: z.object({
+    /** TTL of the DNS-LB's answer. */
+    answer: z.number().int().min(0).default(5),
+    /** TTL of DNS-B's referral: bounds how long a resolver keeps asking the same DNS-LB. */
+    referral: z.number().int().min(0).default(10),
+    /** Registration lease at DNS-B. */
+    lease: z.number().int().min(5).default(30),
+  }).default({answer: 5, referral: 10, lease: 30}),
+  /** How often each DNS-LB asks its resolver "who am I". */
+  discoveryIntervalMs: z.number().int().min(500).default(5000),
+})
+
+export type Topology = z.output<typeof topologySchema>
+
+/** The default topology's file, shipped with the package. */
+export const DEFAULT_TOPOLOGY = new URL('../../fixtures/lab.json', import.meta.url).pathname
+
+/** Loads and validates a topology file (errors name the file and field). */
+export function loadTopology(file: string = DEFAULT_TOPOLOGY): Topology {
+  return parseStateText(file, readFileSync(file, 'utf8'), topologySchema)
+}
