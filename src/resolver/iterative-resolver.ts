@@ -1,0 +1,435 @@
+// The iterative resolver: from start servers down the referrals to the authoritative answer, hop by hop.
+import {isIPv4, isIPv6} from 'node:net'
+import {buildQuery, exchange, ExchangeError} from '../dns/client.js'
+import {EdnsOption, Flag, OUR_UDP_SIZE, Rcode, RRType, rcodeName, typeName} from '../dns/wire/constants.js'
+import {canonicalName, isSubdomain, labelCount} from '../dns/wire/name.js'
+import type {RR} from '../dns/wire/writer.js'
+import type {Hop, HopKind} from './hop.js'
+import {hopReferral, readResponse, type Delegation, type NameServer, type Reading} from './read-response.js'
+import type {FailureKind, Resolution} from './resolution.js'
+import {ResolverCache} from './resolver-cache.js'
+
+export interface ResolverOptions {
+  /** Addresses to start from: the lab root (or DNS-A) in a lab, root hints otherwise. */
+  startServers: string[]
+  /** The zone the start servers serve (default the root). */
+  startZone?: string
+  /** Port of every server asked, start servers and servers learned from referrals alike (labs on high ports). */
+  port?: number
+  /** Local address every query is sent from (what DNS-B sees as the resolver). */
+  source?: string
+  /** RFC 9156 qname minimisation (default on). */
+  qnameMinimisation?: boolean
+  /** Type of the minimised queries: A like unbound and PowerDNS (default), or NS like BIND and Knot. */
+  minimiseType?: 'A' | 'NS'
+  /** Per query, ms (default 1500). */
+  queryTimeoutMs?: number
+  /** Whole resolution, ms (default 10 000). */
+  timeLimitMs?: number
+  /** Queries one resolution may send, sub-resolutions included (default 64). */
+  maxQueries?: number
+  /** CNAMEs followed (default 8). */
+  maxCnameChain?: number
+  /** How deep resolutions of glue-less NS names may nest (default 3). */
+  maxDepth?: number
+  /** Ask for NSID on each query (default true). */
+  nsid?: boolean
+  cache?: ResolverCache
+  onHop?: (hop: Hop) => void
+}
+
+/** A failure that ends the resolution (caught in resolve()). */
+class ResolveFailure extends Error {
+  constructor(readonly kind: FailureKind, message: string) {
+    super(message)
+  }
+}
+
+interface Ctx {
+  started: number
+  deadline: number
+  queries: number
+  hops: Hop[]
+  /** NS names whose addresses are being resolved (loop detection). */
+  active: string[]
+  depth: number
+  /** Set when any query was sent. */
+  sent: boolean
+  /** The shared cache, or one for this resolution only (so a CNAME target starts at the closest known zone). */
+  cache: ResolverCache
+}
+
+type Final =
+  | {kind: 'answer'; records: RR[]; by?: Resolution['answeredBy']}
+  | {kind: 'nodata'; soa: RR[]; by?: Resolution['answeredBy']}
+  | {kind: 'nxdomain'; soa: RR[]; records: RR[]; by?: Resolution['answeredBy']}
+
+/** One server's failure to help, kept for the message when every server of a zone failed. */
+interface Problem {
+  kind: 'timeout' | 'network' | 'lame' | 'loop' | 'servfail'
+  text: string
+}
+
+const NSID_OPTION = Buffer.from([0, EdnsOption.NSID, 0, 0])
+
+/**
+ * Resolves names iteratively like a recursive resolver's core: follows referrals (NS + in-bailiwick glue,
+ * resolving glue-less NS names itself), CNAME chains, and stops at the authoritative answer. Retries the
+ * other servers of an NS set on timeouts, errors and lame replies; bounds queries, depth and time.
+ */
+export class IterativeResolver {
+  readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'onHop'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop'>
+
+  constructor(o: ResolverOptions) {
+    if (o.startServers.length === 0) throw new Error('the resolver needs at least one start server')
+    this.options = {
+      startZone: '.', port: 53, qnameMinimisation: true, minimiseType: 'A', queryTimeoutMs: 1500,
+      timeLimitMs: 10_000, maxQueries: 64, maxCnameChain: 8, maxDepth: 3, nsid: true, ...o,
+    }
+    this.options.startZone = canonicalName(this.options.startZone)
+  }
+
+  /** Resolves (name, type). Never throws for DNS failures: they come back as status 'failed' with a reason. */
+  async resolve(name: string, type: number): Promise<Resolution> {
+    const qname = canonicalName(name)
+    const started = performance.now()
+    const cache = this.options.cache ?? new ResolverCache({maxEntries: 1000})
+    const ctx: Ctx = {started, deadline: started + this.options.timeLimitMs, queries: 0, hops: [], active: [], depth: 0, sent: false, cache}
+    const base = {qname, qtype: type, hops: ctx.hops}
+    try {
+      const r = await this.chase(ctx, qname, type)
+      const status = r.final.kind
+      return {
+        ...base,
+        status,
+        rcode: status === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR,
+        answer: r.answer,
+        authority: r.final.kind === 'answer' ? [] : r.final.soa,
+        answeredBy: r.final.by,
+        fromCache: !ctx.sent,
+        queries: ctx.queries,
+        elapsedMs: performance.now() - started,
+      }
+    } catch (err) {
+      if (!(err instanceof ResolveFailure)) throw err
+      return {
+        ...base, status: 'failed', rcode: Rcode.SERVFAIL, answer: [], authority: [],
+        failure: {kind: err.kind, message: err.message}, fromCache: false, queries: ctx.queries,
+        elapsedMs: performance.now() - started,
+      }
+    }
+  }
+
+  /** Follows the CNAME chain from `name`, resolving each link from the cache or iteratively. */
+  private async chase(ctx: Ctx, name: string, type: number): Promise<{answer: RR[]; final: Final}> {
+    const answer: RR[] = []
+    const seen = new Set<string>([name])
+    let current = name
+    for (let links = 0; ; links++) {
+      if (links > this.options.maxCnameChain) {
+        throw new ResolveFailure('loop', `CNAME chain from ${name} longer than ${this.options.maxCnameChain} links`)
+      }
+      const cached = ctx.cache.lookup(current, type)
+      const step: Final = cached
+        ? (cached.kind === 'nxdomain' ? {...cached, records: []} : cached)
+        : await this.resolveName(ctx, current, type)
+      const walk = walkChain(step.kind === 'nodata' ? [] : step.records, current, type, seen)
+      if (walk.loop) throw new ResolveFailure('loop', `CNAME loop: ${walk.loop} points back into the chain from ${name}`)
+      answer.push(...walk.chain)
+      if (step.kind !== 'answer') return {answer, final: step}
+      if (walk.final.length) {
+        answer.push(...walk.final)
+        return {answer, final: step}
+      }
+      if (walk.next === undefined) return {answer, final: {kind: 'nodata', soa: [], by: step.by}}
+      current = walk.next // the chain leaves what this server answered: resolve the target from the top
+    }
+  }
+
+  /** Iterates from the closest known delegation to the authoritative answer for (target, type). */
+  private async resolveName(ctx: Ctx, target: string, type: number): Promise<Final> {
+    let {zone, servers} = this.startFor(ctx, target)
+    let minimise = this.options.qnameMinimisation
+    let extra = 1
+    for (;;) {
+      let askName = target
+      let askType = type
+      let minimised = false
+      if (minimise && labelCount(zone) + extra < labelCount(target)) {
+        askName = ancestorWithLabels(target, labelCount(zone) + extra)
+        askType = this.options.minimiseType === 'NS' ? RRType.NS : RRType.A
+        minimised = true
+      }
+      const got = await this.askZone(ctx, zone, servers, target, askName, askType, minimised)
+      if (got === 'fallback') {
+        // RFC 9156 §2.3: a minimised query met an error or NXDOMAIN: ask the full name from here on.
+        minimise = false
+        continue
+      }
+      const {reading, by} = got
+      switch (reading.kind) {
+        case 'referral':
+          zone = reading.delegation.zone
+          servers = reading.delegation.servers
+          extra = 1
+          continue
+        case 'answer':
+        case 'nodata':
+          if (minimised) {
+            extra++ // no zone cut at askName: go one label deeper on the same servers
+            continue
+          }
+          if (reading.kind === 'answer') return {kind: 'answer', records: reading.records, by}
+          ctx.cache.putNegative(target, type, 'nodata', reading.soa, reading.ttl)
+          return {kind: 'nodata', soa: reading.soa, by}
+        case 'nxdomain':
+          // Unreachable for minimised queries (askZone turns those into a fallback).
+          return {kind: 'nxdomain', soa: reading.soa, records: reading.records, by}
+        default:
+          throw new Error(`unexpected reading ${reading.kind}`)
+      }
+    }
+  }
+
+  private startFor(ctx: Ctx, target: string): {zone: string; servers: NameServer[]} {
+    const cached = ctx.cache.findDelegation(target)
+    const start = {
+      zone: isSubdomain(target, this.options.startZone) ? this.options.startZone : '.',
+      servers: this.options.startServers.map((a) => ({addresses: [a]})),
+    }
+    if (cached && isSubdomain(cached.zone, start.zone) && cached.zone !== start.zone) return cached
+    return start
+  }
+
+  /**
+   * Asks the servers of `zone` in turn until one gives a usable reply (answer, negative answer, referral
+   * strictly deeper). Glued servers first; glue-less NS names are resolved only if those all fail.
+   */
+  private async askZone(ctx: Ctx, zone: string, servers: NameServer[], target: string, qname: string, qtype: number, minimised: boolean): Promise<{reading: Reading; by: Resolution['answeredBy']} | 'fallback'> {
+    const problems: Problem[] = []
+    const tried = new Set<string>()
+    const tryServer = async (address: string, nsName: string | undefined) => {
+      if (tried.has(address) || !this.usable(address)) return undefined
+      tried.add(address)
+      return this.ask(ctx, {address, nsName, zone, target, qname, qtype, minimised}, problems)
+    }
+    for (const s of servers) {
+      for (const a of s.addresses) {
+        const r = await tryServer(a, s.name)
+        if (r) return r
+      }
+    }
+    for (const s of servers) {
+      if (s.addresses.length > 0 || !s.name) continue
+      let addresses: string[]
+      try {
+        addresses = await this.addressesOf(ctx, s.name)
+      } catch (err) {
+        if (!(err instanceof ResolveFailure)) throw err
+        if (err.kind === 'time-limit' || err.kind === 'query-limit') throw err
+        problems.push({kind: err.kind === 'loop' ? 'loop' : 'lame', text: `${s.name} has no usable address (${err.message})`})
+        continue
+      }
+      if (addresses.length === 0) problems.push({kind: 'lame', text: `${s.name} has no address`})
+      for (const a of addresses) {
+        const r = await tryServer(a, s.name)
+        if (r) return r
+      }
+    }
+    if (problems.length === 0) {
+      throw new ResolveFailure('lame', `no usable server address for ${zone} (servers: ${servers.map((s) => s.name ?? s.addresses.join(' ')).join(', ')})`)
+    }
+    throw failureOf(zone, qname, problems)
+  }
+
+  /** One query to one server; returns the reading when usable, or records the problem and returns undefined. */
+  private async ask(ctx: Ctx, q: {address: string; nsName?: string; zone: string; target: string; qname: string; qtype: number; minimised: boolean}, problems: Problem[]): Promise<{reading: Reading; by: Resolution['answeredBy']} | 'fallback' | undefined> {
+    const remaining = ctx.deadline - performance.now()
+    if (remaining <= 0) {
+      throw new ResolveFailure('time-limit', `gave up after ${this.options.timeLimitMs} ms (time limit) while asking ${q.zone} servers for ${q.qname}`)
+    }
+    if (ctx.queries >= this.options.maxQueries) {
+      throw new ResolveFailure('query-limit', `gave up after ${this.options.maxQueries} queries (query limit) while asking ${q.zone} servers for ${q.qname}`)
+    }
+    ctx.queries++
+    ctx.sent = true
+    const timeoutMs = Math.max(1, Math.min(this.options.queryTimeoutMs, remaining))
+    const query = buildQuery(q.qname, q.qtype, {rd: false, edns: {udpSize: OUR_UDP_SIZE, options: this.options.nsid ? [NSID_OPTION] : []}})
+    const who = q.nsName ? `${q.address} (${q.nsName})` : q.address
+    const hop: Hop = {
+      seq: ctx.hops.length + 1, depth: ctx.depth, target: q.target, server: q.address, port: this.options.port,
+      ...(q.nsName ? {nsName: q.nsName} : {}), zone: q.zone, qname: q.qname, qtype: typeName(q.qtype),
+      minimised: q.minimised, transport: 'udp', kind: 'error', flags: [],
+    }
+    const emit = () => {
+      ctx.hops.push(hop)
+      this.options.onHop?.(hop)
+    }
+    let res
+    try {
+      res = await exchange(q.address, query, {port: this.options.port, source: this.options.source, timeoutMs, tcpFallback: true})
+    } catch (err) {
+      if (!(err instanceof ExchangeError)) throw err
+      hop.kind = err.kind === 'timeout' ? 'timeout' : 'error'
+      hop.note = err.message
+      emit()
+      problems.push(err.kind === 'timeout'
+        ? {kind: 'timeout', text: `${who} did not answer within ${Math.round(timeoutMs)} ms`}
+        : {kind: err.kind === 'malformed' ? 'lame' : 'network', text: `${who}: ${err.message}`})
+      return undefined
+    }
+    const m = res.message
+    hop.transport = res.transport
+    hop.rttMs = Math.round(res.rttMs * 100) / 100
+    hop.rcode = rcodeName(m.rcode)
+    hop.flags = flagNames(m.header.flags)
+    const nsid = m.edns?.options.find((o) => o.code === EdnsOption.NSID)
+    if (nsid && nsid.data.length) hop.nsid = printable(nsid.data)
+    if (res.transport === 'tcp') hop.note = 'truncated over UDP (TC): asked again over TCP'
+    const reading = readResponse(m, q.zone, q.qname)
+    hop.kind = reading.kind as HopKind
+    const by = {server: q.address, zone: q.zone, ...(hop.nsid ? {nsid: hop.nsid} : {})}
+    switch (reading.kind) {
+      case 'referral': {
+        const d: Delegation = reading.delegation
+        hop.referral = hopReferral(d)
+        hop.ttl = d.ttl
+        if (d.ignoredGlue.length) hop.note = `ignored out-of-zone glue: ${d.ignoredGlue.join(', ')}`
+        ctx.cache.putRecords(d.records.filter((r) => r.type === RRType.NS), 'referral')
+        ctx.cache.putRecords(d.records.filter((r) => r.type !== RRType.NS), 'glue')
+        emit()
+        return {reading, by}
+      }
+      case 'answer':
+        hop.answer = reading.records
+        hop.ttl = reading.ttl
+        if (reading.ignored.length) hop.note = `ignored out-of-zone records: ${reading.ignored.join(', ')}`
+        ctx.cache.putRecords(reading.records, 'answer')
+        emit()
+        return {reading, by}
+      case 'nodata':
+        hop.authority = reading.soa
+        hop.ttl = reading.ttl
+        emit()
+        return {reading, by}
+      case 'nxdomain':
+        hop.answer = reading.records.length ? reading.records : undefined
+        hop.authority = reading.soa
+        hop.ttl = reading.ttl
+        if (q.minimised) {
+          hop.note = 'NXDOMAIN for a minimised name: asking the full name instead (RFC 9156 §2.3)'
+          emit()
+          return 'fallback'
+        }
+        ctx.cache.putRecords(reading.records, 'answer')
+        ctx.cache.putNegative(lastName(q.qname, reading.records), q.qtype, 'nxdomain', reading.soa, reading.ttl)
+        emit()
+        return {reading, by}
+      case 'rcode':
+        if (q.minimised) {
+          hop.note = `${rcodeName(reading.rcode)} for a minimised name: asking the full name instead (RFC 9156 §2.3)`
+          emit()
+          return 'fallback'
+        }
+        hop.note = `${rcodeName(reading.rcode)}: trying another server`
+        emit()
+        problems.push({kind: reading.rcode === Rcode.REFUSED || reading.rcode === Rcode.NOTAUTH ? 'lame' : 'servfail', text: `${who} answered ${rcodeName(reading.rcode)}`})
+        return undefined
+      case 'lame':
+      case 'loop':
+        hop.note = reading.reason
+        if (m.answers.length) hop.answer = m.answers.map((r) => ({name: r.name, type: r.type, ttl: r.ttl, data: r.data ?? Buffer.from(r.rdata)}))
+        emit()
+        problems.push({kind: reading.kind, text: `${who} ${reading.reason}`})
+        return undefined
+    }
+  }
+
+  /** Resolves the addresses of a name server that came without usable glue. */
+  private async addressesOf(ctx: Ctx, host: string): Promise<string[]> {
+    if (ctx.active.includes(host)) {
+      throw new ResolveFailure('loop', `delegation loop: finding ${host} needs ${ctx.active.join(' -> ')} -> ${host}`)
+    }
+    if (ctx.depth >= this.options.maxDepth) {
+      throw new ResolveFailure('lame', `glue-less name servers nested deeper than ${this.options.maxDepth} (at ${host})`)
+    }
+    ctx.active.push(host)
+    ctx.depth++
+    try {
+      const types = this.options.source && isIPv6(this.options.source) ? [RRType.AAAA] : [RRType.A]
+      const out: string[] = []
+      for (const t of types) {
+        const r = await this.chase(ctx, host, t)
+        out.push(...r.answer.filter((rr) => rr.type === t).map((rr) => rr.data as string))
+      }
+      return out
+    } finally {
+      ctx.active.pop()
+      ctx.depth--
+    }
+  }
+
+  /** A server address is usable when it is of the source address's family (any family without a source). */
+  private usable(address: string): boolean {
+    const s = this.options.source
+    if (!s) return isIPv4(address) || isIPv6(address)
+    return isIPv4(s) ? isIPv4(address) : isIPv6(address)
+  }
+}
+
+/** Builds the one-line failure for a zone whose every server failed, naming each server and its problem. */
+function failureOf(zone: string, qname: string, problems: Problem[]): ResolveFailure {
+  const list = problems.map((p) => p.text).join('; ')
+  if (problems.some((p) => p.kind === 'loop')) return new ResolveFailure('loop', `referral loop at ${zone} for ${qname}: ${list}`)
+  if (problems.some((p) => p.kind === 'lame')) return new ResolveFailure('lame', `lame delegation: no server of ${zone} answers for ${qname}: ${list}`)
+  if (problems.some((p) => p.kind === 'servfail')) return new ResolveFailure('servfail', `every server of ${zone} failed for ${qname}: ${list}`)
+  if (problems.every((p) => p.kind === 'network')) return new ResolveFailure('network', `could not reach the servers of ${zone}: ${list}`)
+  return new ResolveFailure('timeout', `no answer from the servers of ${zone} for ${qname}: ${list}`)
+}
+
+/**
+ * Walks a CNAME chain through `records` from `start`: the CNAMEs passed, then either the RRset of `type`
+ * at the chain's end (final) or the name the chain leads to outside these records (next).
+ */
+function walkChain(records: RR[], start: string, type: number, seen: Set<string>): {chain: RR[]; final: RR[]; next?: string; loop?: string} {
+  const chain: RR[] = []
+  let name = start
+  for (;;) {
+    const final = records.filter((r) => r.name === name && (r.type === type || type === RRType.ANY))
+    if (final.length) return {chain, final}
+    const cname = type === RRType.CNAME ? undefined : records.find((r) => r.name === name && r.type === RRType.CNAME)
+    if (!cname) return {chain, final: [], ...(chain.length ? {next: name} : {})}
+    chain.push(cname)
+    name = cname.data as string
+    if (seen.has(name)) return {chain, final: [], loop: name}
+    seen.add(name)
+  }
+}
+
+/** The name an NXDOMAIN is about: the end of the CNAME chain in the answer, else the name asked. */
+function lastName(qname: string, records: RR[]): string {
+  let name = qname
+  for (let i = 0; i < records.length; i++) {
+    const c = records.find((r) => r.name === name && r.type === RRType.CNAME)
+    if (!c) break
+    name = c.data as string
+  }
+  return name
+}
+
+function ancestorWithLabels(name: string, labels: number): string {
+  const parts = name.split('.').filter(Boolean)
+  return parts.slice(parts.length - labels).join('.') + '.'
+}
+
+function flagNames(flags: number): string[] {
+  const out: string[] = []
+  for (const [n, bit] of [['qr', Flag.QR], ['aa', Flag.AA], ['tc', Flag.TC], ['rd', Flag.RD], ['ra', Flag.RA], ['ad', Flag.AD], ['cd', Flag.CD]] as const) {
+    if (flags & bit) out.push(n)
+  }
+  return out
+}
+
+function printable(b: Buffer): string {
+  return [...b].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('')
+}
