@@ -42,7 +42,7 @@ export default class Trace extends GlbCommand {
     await this.printTable(report)
     if (!ok) throw new GlbError(reason!, Exit.failed)
     const last = report.hops.at(-1)
-    this.log(`answer from ${last ? `${last.server} (${last.role})` : 'the cache'}: ${r.answer.length} records, ${r.queries} queries, ${Math.round(r.elapsedMs)} ms`)
+    this.log(`answer from ${last ? `${last.server} (${last.role})` : 'the cache'}: ${r.answer.length} record${r.answer.length === 1 ? '' : 's'}, ${r.queries} quer${r.queries === 1 ? 'y' : 'ies'}, ${Math.round(r.elapsedMs)} ms`)
     return undefined
   }
 
@@ -53,6 +53,8 @@ export default class Trace extends GlbCommand {
     const table = new Table({
       head: ['#', 'server', 'role', 'question', 'reply', 'referral / answer', 'TTL', 'RTT ms'],
       style: {head: [], border: []},
+      // Only the referral/answer column wraps (notes can be long); the others keep their natural width.
+      colWidths: [null, null, null, null, null, 52, null, null] as unknown as number[],
       wordWrap: true,
     })
     const cell = (h: TraceHop): string => {
@@ -86,12 +88,15 @@ export default class Trace extends GlbCommand {
       return
     }
     this.log(`\n${e.qname} TXT from ${e.server}:`)
-    const ex = new Table({head: ['content server', 'srtt', 'loss', 'state', 'score', ''], style: {head: [], border: []}})
+    for (const h of e.header) this.log(h.text)
+    const ex = new Table({head: ['content server', 'srtt', 'loss', 'state', 'score', 'choice', 'why'], style: {head: [], border: []}})
+    const shown = new Set(['srtt', 'loss', 'score'])
     for (const en of e.entries) {
-      const state = en.words.filter((w) => w === 'up' || w === 'down').join(' ')
-      const rest = [...en.words.filter((w) => w !== 'up' && w !== 'down'),
-        ...Object.entries(en.fields).filter(([k]) => !['srtt', 'loss', 'score'].includes(k)).map(([k, v]) => `${k}=${v}`)].join(' ')
-      ex.push([en.address, en.fields.srtt ?? '', en.fields.loss ?? '', state, en.fields.score ?? '', rest])
+      const state = en.words.filter((w) => w === 'up' || w === 'down' || w === 'unknown').join(' ')
+      const choice = en.words.filter((w) => w === 'chosen' || w === 'not-chosen').join(' ')
+      const rest = [...en.words.filter((w) => !['up', 'down', 'unknown', 'chosen', 'not-chosen'].includes(w)),
+        ...Object.entries(en.fields).filter(([k]) => !shown.has(k)).map(([k, v]) => `${k}=${v}`)]
+      ex.push([en.address!, en.fields.srtt ?? '', en.fields.loss ?? '', state, en.fields.score ?? '', choice, [en.why, ...rest].filter(Boolean).join(' ')])
     }
     this.log(ex.toString())
   }

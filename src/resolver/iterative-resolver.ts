@@ -120,6 +120,38 @@ export class IterativeResolver {
     }
   }
 
+  /**
+   * The answer to (name, type) when the shared cache holds all of it (the whole CNAME chain and the final
+   * RRset or negative answer), else undefined. Sends nothing; a recursive server's hit path.
+   */
+  fromCache(name: string, type: number): Resolution | undefined {
+    const cache = this.options.cache
+    if (!cache) return undefined
+    const qname = canonicalName(name)
+    const answer: RR[] = []
+    const seen = new Set<string>([qname])
+    let current = qname
+    for (let links = 0; links <= this.options.maxCnameChain; links++) {
+      const c = cache.lookup(current, type)
+      if (!c) return undefined
+      const walk = walkChain(c.kind === 'answer' ? c.records : [], current, type, seen)
+      if (walk.loop) return undefined
+      answer.push(...walk.chain)
+      const done = (status: Resolution['status'], authority: RR[]): Resolution => ({
+        qname, qtype: type, status, rcode: status === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority,
+        fromCache: true, queries: 0, elapsedMs: 0, hops: [],
+      })
+      if (c.kind !== 'answer') return done(c.kind, c.soa)
+      if (walk.final.length) {
+        answer.push(...walk.final)
+        return done('answer', [])
+      }
+      if (walk.next === undefined) return undefined
+      current = walk.next
+    }
+    return undefined
+  }
+
   /** Follows the CNAME chain from `name`, resolving each link from the cache or iteratively. */
   private async chase(ctx: Ctx, name: string, type: number): Promise<{answer: RR[]; final: Final}> {
     const answer: RR[] = []
@@ -317,7 +349,7 @@ export class IterativeResolver {
         hop.authority = reading.soa
         hop.ttl = reading.ttl
         if (q.minimised) {
-          hop.note = 'NXDOMAIN for a minimised name: asking the full name instead (RFC 9156 §2.3)'
+          hop.note = 'NXDOMAIN to a minimised query: asking the full name (RFC 9156 §2.3)'
           emit()
           return 'fallback'
         }
@@ -327,7 +359,7 @@ export class IterativeResolver {
         return {reading, by}
       case 'rcode':
         if (q.minimised) {
-          hop.note = `${rcodeName(reading.rcode)} for a minimised name: asking the full name instead (RFC 9156 §2.3)`
+          hop.note = `${rcodeName(reading.rcode)} to a minimised query: asking the full name (RFC 9156 §2.3)`
           emit()
           return 'fallback'
         }

@@ -6,13 +6,19 @@ import {IterativeResolver, type ResolverOptions} from './iterative-resolver.js'
 import type {Resolution} from './resolution.js'
 import {nameRoles} from './role-name.js'
 
-/** One server's line of a DNS-LB's explanation: "127.0.10.1 srtt=5.1ms loss=0% up score=5.1 chosen". */
+/**
+ * One string of a DNS-LB's explanation. A server's line: "127.0.10.1 srtt=5.1ms loss=0% up score=5.1 chosen
+ * (lowest score)"; the header line has no address: "answer=127.0.10.1 policy=lowest-score ttl=20 ... lb=lb1".
+ */
 export interface ExplainEntry {
-  address: string
-  /** key=value tokens (srtt, loss, score...). */
+  /** The content server; undefined for the header line. */
+  address?: string
+  /** key=value tokens (srtt, loss, score, answer, policy...). */
   fields: Record<string, string>
-  /** Bare words (up, down, chosen...). */
+  /** Bare words (up, down, chosen, not-chosen...). */
   words: string[]
+  /** The parenthesised reason at the end, if any. */
+  why?: string
   text: string
 }
 
@@ -20,6 +26,8 @@ export interface ExplainEntry {
 export interface Explanation {
   server: string
   qname: string
+  /** Header lines (no address), then one entry per content server. */
+  header: ExplainEntry[]
   entries: ExplainEntry[]
   error?: string
 }
@@ -46,29 +54,38 @@ export async function traceName(name: string, type: number, o: ResolverOptions):
 /** Asks a DNS-LB `_explain.<its zone> TXT` from the same source and port the trace used. */
 export async function askExplain(lb: Hop, o: Pick<ResolverOptions, 'source' | 'port' | 'queryTimeoutMs'>): Promise<Explanation> {
   const qname = `_explain.${lb.zone}`
-  const base = {server: lb.server, qname, entries: [] as ExplainEntry[]}
+  const base = {server: lb.server, qname, header: [] as ExplainEntry[], entries: [] as ExplainEntry[]}
   const query = buildQuery(qname, RRType.TXT, {rd: false, edns: {udpSize: OUR_UDP_SIZE, options: [Buffer.from([0, EdnsOption.NSID, 0, 0])]}})
   try {
     const r = await exchange(lb.server, query, {port: o.port ?? 53, source: o.source, timeoutMs: o.queryTimeoutMs ?? 1500})
     if (r.message.rcode !== Rcode.NOERROR) return {...base, error: `${lb.server} answered ${rcodeName(r.message.rcode)} for ${qname} TXT`}
     const strings = r.message.answers.filter((a) => a.type === RRType.TXT && a.name === qname).flatMap((a) => a.data as string[])
     if (strings.length === 0) return {...base, error: `${lb.server} has no ${qname} TXT for this source address`}
-    return {...base, entries: strings.map(parseExplainString)}
+    const parsed = strings.map(parseExplainString)
+    return {...base, header: parsed.filter((e) => !e.address), entries: parsed.filter((e) => e.address)}
   } catch (err) {
     if (!(err instanceof ExchangeError)) throw err
     return {...base, error: err.message}
   }
 }
 
-/** Splits one explanation string into the address, key=value fields and bare words. */
+/** Splits one explanation string into the address, key=value fields, bare words and the (reason). */
 export function parseExplainString(text: string): ExplainEntry {
-  const [address = '', ...rest] = text.trim().split(/\s+/)
+  let body = text.trim()
+  let why: string | undefined
+  const paren = /\s*\(([^()]*)\)$/.exec(body)
+  if (paren) {
+    why = paren[1]
+    body = body.slice(0, paren.index)
+  }
+  const tokens = body.split(/\s+/).filter(Boolean)
+  const address = tokens[0] && !tokens[0].includes('=') ? tokens.shift() : undefined
   const fields: Record<string, string> = {}
   const words: string[] = []
-  for (const t of rest) {
+  for (const t of tokens) {
     const eq = t.indexOf('=')
     if (eq > 0) fields[t.slice(0, eq)] = t.slice(eq + 1)
     else words.push(t)
   }
-  return {address, fields, words, text}
+  return {...(address ? {address} : {}), fields, words, ...(why !== undefined ? {why} : {}), text}
 }

@@ -1,0 +1,56 @@
+// `glb serve isp`: run DNS-ISP, a caching recursive resolver for labs that iterates from its own egress address.
+import {Flags, GlbCommand, GlbError} from '../../cli/base-command.js'
+import {serveFlags} from '../../cli/serve-flags.js'
+
+export default class ServeIsp extends GlbCommand {
+  static override summary = 'Run DNS-ISP: a caching recursive resolver for the lab, asking upstream from its own egress address.'
+  static override description = 'Answers clients in the allow list (default loopback) that ask with RD=1: from the cache while the records\' TTLs last (negative answers for the SOA minimum, RFC 2308), otherwise by resolving iteratively from the start servers in the state (the lab root, or DNS-A) down to the DNS-LB, with every upstream query sent from the state\'s egress address, the address DNS-B maps to a DNS-LB. Identical misses in flight share one resolution. Replies carry RA; failures are SERVFAIL. NSID "glb dns-isp". Reloads on SIGHUP or when the file changes (the cache is kept); Ctrl-C stops it.'
+  static override examples = [
+    '<%= config.bin %> serve isp --state fixtures/isp1.json',
+    '<%= config.bin %> serve isp --state fixtures/isp1.json --listen 127.0.1.53:5300 --upstream-port 5300',
+    'dig @127.0.1.53 www.example.test',
+  ]
+  static override flags = {
+    ...serveFlags,
+    'upstream-port': Flags.integer({description: 'port of every upstream server (overrides upstreamPort in the state; for labs on high ports)', min: 1, max: 65535}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(ServeIsp)
+    const {runRole, describeListen} = await import('../../roles/run-role.js')
+    const {ispStateSchema} = await import('../../roles/recursive/isp-state.js')
+    const {RecursiveHandler, recursiveOptionsFromState} = await import('../../roles/recursive/recursive-handler.js')
+    const {typeName} = await import('../../dns/wire/constants.js')
+    const json = this.jsonEnabled()
+    const say = (level: string, message: string) => {
+      if (json) process.stderr.write(JSON.stringify({role: 'dns-isp', level, message}) + '\n')
+      else this.note(`glb serve isp: ${message}`)
+    }
+    const options = (state: Parameters<typeof recursiveOptionsFromState>[0]) => {
+      const o = recursiveOptionsFromState(flags['upstream-port'] ? {...state, upstreamPort: flags['upstream-port']} : state)
+      // A failure is worth a line: it is what a lab user looks for when dig says SERVFAIL.
+      o.onResolved = (r) => { if (r.status === 'failed') say('warn', `SERVFAIL ${r.qname} ${typeName(r.qtype)}: ${r.failure?.message}`) }
+      return o
+    }
+    try {
+      await runRole({
+        role: 'dns-isp',
+        stateFile: flags.state,
+        schema: ispStateSchema,
+        listen: flags.listen,
+        logQueries: flags['log-queries'],
+        build: (state) => {
+          const handler = new RecursiveHandler(options(state))
+          return {handler, reload: (next) => handler.configure(options(next))}
+        },
+        onListening: (server) => {
+          if (json) process.stdout.write(JSON.stringify({role: 'dns-isp', listening: server.addresses}) + '\n')
+          else say('info', `listening on ${describeListen(server)}`)
+        },
+        onReload: (ok, message) => say(ok ? 'info' : 'warn', message),
+      })
+    } catch (err) {
+      throw new GlbError((err as Error).message)
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// The DNS-ISP state file (isp.json): where it listens, where it sends from, where it starts, and its bounds.
+import {z} from 'zod'
+import {durationMs, ipAddress, port, prefix, ttl} from '../../state/fields.js'
+
+export const ispStateSchema = z.object({
+  listen: z.array(z.string()).optional(),
+  /** Source address of every upstream query: what DNS-B sees and maps to a DNS-LB. */
+  egress: ipAddress,
+  /** Start servers ("root hints"): the lab root, or DNS-A's address. */
+  root: z.array(ipAddress).min(1, {error: 'at least one start server address'}).default(['127.0.0.9']),
+  /** Port of every upstream server (53 unless the lab runs on a high port). */
+  upstreamPort: port.default(53),
+  qnameMinimisation: z.boolean().default(true),
+  /** Type of minimised queries: A (unbound, PowerDNS) or NS (BIND, Knot). */
+  minimiseType: z.enum(['A', 'NS'], {error: '"A" or "NS"'}).default('A'),
+  /** Clients allowed to ask for recursion; everyone else gets REFUSED. */
+  allow: z.array(prefix).default(['127.0.0.0/8', '::1/128']),
+  cache: z.object({
+    maxEntries: z.number().int().min(1).max(10_000_000).default(10_000),
+    maxTtl: ttl.default(86_400),
+  }).prefault({}),
+  /** How long to wait for one upstream server before trying the next. */
+  queryTimeout: durationMs.default(1500),
+  /** How long one resolution may take in all (a client's dig waits 5 s). */
+  resolutionTimeout: durationMs.default(4000),
+  /** Upstream queries one resolution may send. */
+  maxQueries: z.number().int().min(1).max(1000).default(64),
+  /** Resolutions in progress at once; more misses get SERVFAIL. */
+  maxInflight: z.number().int().min(1).max(100_000).default(1000),
+  /** RFC 9520: how long a failed resolution is remembered (answered SERVFAIL without asking again). */
+  failureTtl: durationMs.default(1000),
+})
+
+export type IspState = z.output<typeof ispStateSchema>
