@@ -67,7 +67,7 @@ test('DNS: any A query is answered with the server\'s own address; HTTP says who
     for (const l of cs.listeners) {
       const reply = new Promise<Buffer>((r) => sock.once('message', r))
       sock.send(dnsPacket.encode({type: 'query', id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{type: 'A', name: 'cdn.example.com', class: 'IN'}]}), l.dns!, l.address)
-      const msg = dnsPacket.decode(await reply)
+      const msg = dnsPacket.decode(await reply) as dnsPacket.DecodedPacket & {rcode?: string}
       assert.is(msg.id, 4242)
       assert.is(msg.rcode, 'NOERROR')
       assert.is(msg.flag_aa, true)
@@ -85,11 +85,11 @@ test('DNS: any A query is answered with the server\'s own address; HTTP says who
     const l = cs.listeners[0]!
     const nodata = new Promise<Buffer>((r) => sock.once('message', r))
     sock.send(dnsPacket.encode({type: 'query', id: 1, questions: [{type: 'AAAA', name: 'x.example', class: 'IN'}]}), l.dns!, l.address)
-    const nd = dnsPacket.decode(await nodata)
+    const nd = dnsPacket.decode(await nodata) as dnsPacket.DecodedPacket & {rcode?: string}
     assert.equal([nd.rcode, nd.answers!.length], ['NOERROR', 0])
     const two = new Promise<Buffer>((r) => sock.once('message', r))
     sock.send(dnsPacket.encode({type: 'query', id: 2, questions: [{type: 'A', name: 'a.example', class: 'IN'}, {type: 'A', name: 'b.example', class: 'IN'}]}), l.dns!, l.address)
-    assert.is(dnsPacket.decode(await two).rcode, 'FORMERR')
+    assert.is((dnsPacket.decode(await two) as {rcode?: string}).rcode, 'FORMERR')
   } finally {
     sock.close()
     await cs.close()

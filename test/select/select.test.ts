@@ -123,7 +123,7 @@ test('fresh start answers the whole pool; partly measured answers what is not kn
 })
 
 test('weight, cost and load change the choice exactly as the score formula says', () => {
-  const rtts = {[S1]: 10, [S2]: 20}
+  const rtts: Record<string, number> = {[S1]: 10, [S2]: 20}
   const cases: Array<[string, ServerSpec[], object, string]> = [
     ['plain: lower RTT', [{address: S1}, {address: S2}], {}, S1],
     ['weight 3 on S2: 20/3 < 10', [{address: S1}, {address: S2, weight: 3}], {}, S2],
