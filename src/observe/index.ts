@@ -1,0 +1,10 @@
+// Logging and metrics shared by every glb component.
+export {createLogger, logLevelFromEnv, REDACT_PATHS} from './create-logger.js'
+export type {Logger, LoggerOptions} from './create-logger.js'
+export {logOnce, logRecovered} from './log-once.js'
+export type {LogOnceOptions} from './log-once.js'
+export {createMetrics} from './metrics.js'
+export type {GlbMetrics, HotCounter, MetricsOptions, RoleMetrics} from './metrics.js'
+export {FastHistogram, HistogramSeries} from './fast-histogram.js'
+export {serveMetrics} from './serve-metrics.js'
+export type {MetricsServer} from './serve-metrics.js'
