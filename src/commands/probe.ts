@@ -14,14 +14,14 @@ export default class Probe extends GlbCommand {
   static override examples = [
     '<%= config.bin %> probe 127.0.10.1 127.0.10.2 --method http --port 8080',
     '<%= config.bin %> probe 127.0.10.1 --method dns --port 5353 --count 10 --interval 200 --source 127.0.1.1',
-    '<%= config.bin %> probe http://127.0.10.1:8080/health --method http --json',
+    '<%= config.bin %> probe http://127.0.10.1:8080/health --json',
   ]
   static override strict = false
   static override args = {
     target: Args.string({description: 'content server to probe (ADDR[:PORT], [IPV6]:PORT, or URL); repeatable', required: true}),
   }
   static override flags = {
-    method: Flags.string({char: 'm', description: 'probe method', options: [...METHODS], default: 'tcp'}),
+    method: Flags.string({char: 'm', description: 'probe method (default: the scheme of URL targets, else tcp)', options: [...METHODS]}),
     count: Flags.integer({char: 'c', description: 'probes per target', default: 5, min: 1, max: 100_000}),
     interval: Flags.integer({char: 'i', description: 'ms between two probes of one target', default: 1000, min: 0, max: 3_600_000}),
     timeout: Flags.integer({char: 't', description: 'ms before a probe counts as lost', default: 1000, min: 1, max: 60_000}),
@@ -33,7 +33,8 @@ export default class Probe extends GlbCommand {
 
   async run(): Promise<unknown> {
     const {argv, flags} = await this.parse(Probe)
-    const method = flags.method as (typeof METHODS)[number]
+    const schemes = new Set((argv as string[]).map((a) => /^(https?):\/\//i.exec(a)?.[1]?.toLowerCase() ?? 'tcp'))
+    const method = (flags.method ?? (schemes.size === 1 ? [...schemes][0] : 'tcp')) as (typeof METHODS)[number]
     const [{measure}, {createProber, DEFAULT_PORTS}, {parseTarget}, net] = await Promise.all([
       import('../probe/measure.js'),
       import('../probe/create-prober.js'),

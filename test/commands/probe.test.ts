@@ -47,9 +47,10 @@ test('--json: per-target figures match the matrix; exit 0 when every target answ
     const [near, far] = doc.targets
     for (const [t, ms] of [[near, 10], [far, 40]] as const) {
       assert.equal([t.sent, t.received, t.lossPct], [6, 6, 0], `${method} ${t.target}`)
-      // The minimum, not the median: a loaded machine only adds delay, and this test runs two processes
-      // plus oclif start-up; test/probe/probers.test.ts holds the medians to ±2 ms.
-      assert.ok(t.minMs >= ms - 1 && t.minMs <= ms + 5, `${method} ${t.target}: min ${t.minMs}, expected ~${ms}`)
+      // Loose on the slow side: this runs a cold CLI process beside the fixture, and a loaded machine only
+      // adds delay. test/probe/probers.test.ts holds medians to ±2 ms; here the figures must be the
+      // fixture's (never below the delay, near clearly below far) and consistent with each other.
+      assert.ok(t.minMs >= ms - 1 && t.minMs <= ms + 15, `${method} ${t.target}: min ${t.minMs}, expected ~${ms}`)
       assert.ok(t.minMs <= t.medianMs && t.medianMs <= t.maxMs && t.minMs <= t.avgMs && t.avgMs <= t.maxMs)
     }
     assert.ok(near.medianMs < far.medianMs, `${method}: near ${near.medianMs} ms vs far ${far.medianMs} ms`)
@@ -68,6 +69,16 @@ test('exit 1 when a target had 100 % loss; the others are still reported', async
   assert.is(t.code, 1)
   assert.match(t.stdout, /127\.0\.70\.3:\d+ .* tcp .* 100 %/)
   assert.match(t.stderr, /no answer from 127\.0\.70\.3/)
+})
+
+test('a URL target picks its method from the scheme; a failing status is loss', async () => {
+  const c = await fixture()
+  const port = portOf(c, NEAR_SERVER, 'http')
+  const r = await glb(['probe', `http://${NEAR_SERVER}:${port}/`, `http://${NEAR_SERVER}:${port}/status/503`, '--count', '2', '--interval', '10', '--json'])
+  assert.is(r.code, 1)
+  const doc = JSON.parse(r.stdout)
+  assert.is(doc.method, 'http')
+  assert.equal(doc.targets.map((t: any) => [t.received, Object.keys(t.errors)]), [[2, []], [0, ['status 503 (expected 200)']]])
 })
 
 test('exit 2 on usage errors, with one line saying what is wrong', async () => {
