@@ -68,6 +68,8 @@ type Final =
 interface Problem {
   kind: 'timeout' | 'network' | 'lame' | 'loop' | 'servfail'
   text: string
+  /** The failure of a sub-resolution (an NS address), reported as is when it is the only problem. */
+  cause?: ResolveFailure
 }
 
 const NSID_OPTION = Buffer.from([0, EdnsOption.NSID, 0, 0])
@@ -259,7 +261,7 @@ export class IterativeResolver {
       } catch (err) {
         if (!(err instanceof ResolveFailure)) throw err
         if (err.kind === 'time-limit' || err.kind === 'query-limit') throw err
-        problems.push({kind: err.kind === 'loop' ? 'loop' : 'lame', text: `${s.name} has no usable address (${err.message})`})
+        problems.push({kind: err.kind === 'loop' ? 'loop' : 'lame', text: `${s.name} has no usable address (${err.message})`, cause: err})
         continue
       }
       if (addresses.length === 0) problems.push({kind: 'lame', text: `${s.name} has no address`})
@@ -305,6 +307,10 @@ export class IterativeResolver {
       hop.kind = err.kind === 'timeout' ? 'timeout' : 'error'
       hop.note = err.message
       emit()
+      if (err.kind === 'timeout' && timeoutMs < this.options.queryTimeoutMs && performance.now() >= ctx.deadline - 1) {
+        // The wait was cut short by the resolution's own deadline: that, not the server, is what ended it.
+        throw new ResolveFailure('time-limit', `gave up after ${this.options.timeLimitMs} ms (time limit) while asking ${q.zone} servers for ${q.qname} (last: ${who})`)
+      }
       problems.push(err.kind === 'timeout'
         ? {kind: 'timeout', text: `${who} did not answer within ${Math.round(timeoutMs)} ms`}
         : {kind: err.kind === 'malformed' ? 'lame' : 'network', text: `${who}: ${err.message}`})
@@ -380,7 +386,7 @@ export class IterativeResolver {
   /** Resolves the addresses of a name server that came without usable glue. */
   private async addressesOf(ctx: Ctx, host: string): Promise<string[]> {
     if (ctx.active.includes(host)) {
-      throw new ResolveFailure('loop', `delegation loop: finding ${host} needs ${ctx.active.join(' -> ')} -> ${host}`)
+      throw new ResolveFailure('loop', `delegation loop: finding ${[...ctx.active, host].join(' -> ')}: a name server without glue whose address lies behind itself`)
     }
     if (ctx.depth >= this.options.maxDepth) {
       throw new ResolveFailure('lame', `glue-less name servers nested deeper than ${this.options.maxDepth} (at ${host})`)
@@ -411,6 +417,7 @@ export class IterativeResolver {
 
 /** Builds the one-line failure for a zone whose every server failed, naming each server and its problem. */
 function failureOf(zone: string, qname: string, problems: Problem[]): ResolveFailure {
+  if (problems.length === 1 && problems[0]!.cause) return problems[0]!.cause
   const list = problems.map((p) => p.text).join('; ')
   if (problems.some((p) => p.kind === 'loop')) return new ResolveFailure('loop', `referral loop at ${zone} for ${qname}: ${list}`)
   if (problems.some((p) => p.kind === 'lame')) return new ResolveFailure('lame', `lame delegation: no server of ${zone} answers for ${qname}: ${list}`)

@@ -1,6 +1,6 @@
 // The resolver's cache: RRsets and negative answers for their TTLs, and the delegations learned on the way.
 import {LRUCache} from 'lru-cache'
-import {Rcode, RRType} from '../dns/wire/constants.js'
+import {RRType} from '../dns/wire/constants.js'
 import {parentName} from '../dns/wire/name.js'
 import type {RR} from '../dns/wire/writer.js'
 import type {NameServer} from './read-response.js'
@@ -147,9 +147,4 @@ function rrKey(name: string, type: number): string {
 
 function nxKey(name: string): string {
   return `NX|${name}`
-}
-
-/** The rcode a cached answer stands for. */
-export function cachedRcode(a: CachedAnswer): number {
-  return a.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR
 }
