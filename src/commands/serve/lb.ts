@@ -1,0 +1,59 @@
+// `glb serve lb`: run a DNS-LB, the load-balancing server that answers with the content server nearest to it.
+import {GlbCommand, GlbError} from '../../cli/base-command.js'
+import {serveFlags} from '../../cli/serve-flags.js'
+import type {DnsLoadBalancer} from '../../roles/balancer/dns-load-balancer.js'
+
+export default class ServeLb extends GlbCommand {
+  static override summary = 'Run a DNS-LB: answers the load-balanced name with the content server(s) it measures as best.'
+  static override description = 'Authoritative for the load-balanced name (e.g. www.glb.example.test.): the apex A/AAAA is the current selection, best first, recomputed only when a measurement changes the choice. Probes every content server of the pool (from the state file, or read from DNS-A at P._pool.ZONE) from its own address, persists its measurements beside the state file, answers _explain.ZONE TXT for allowed clients, and when configured discovers its ISP resolver\'s egress (whoami) and registers it with the DNS-Bs. Reloads on SIGHUP or when the file changes; Ctrl-C stops it.'
+  static override examples = [
+    '<%= config.bin %> serve lb --state fixtures/lb1.json --listen 127.0.1.1:5300',
+    'sudo <%= config.bin %> serve lb --state fixtures/lb1.json --log-queries',
+    'dig @127.0.1.1 _explain.www.glb.example.test. TXT +short',
+  ]
+  static override flags = {...serveFlags}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(ServeLb)
+    const {runRole, describeListen} = await import('../../roles/run-role.js')
+    const {balancerStateSchema} = await import('../../roles/balancer/balancer-state.js')
+    const {DnsLoadBalancer: Balancer} = await import('../../roles/balancer/dns-load-balancer.js')
+    const {registrationClient} = await import('../../roles/balancer/registration-client.js')
+    const json = this.jsonEnabled()
+    const say = (level: string, message: string) => {
+      if (json) process.stderr.write(JSON.stringify({role: 'dns-lb', level, message}) + '\n')
+      else this.note(`glb serve lb: ${message}`)
+    }
+    let nsid = 'glb dns-lb'
+    let lb: DnsLoadBalancer | undefined
+    try {
+      // The NSID names the label, which is in the state: read it once before runRole loads it again.
+      const {loadStateFile} = await import('../../state/load-state-file.js')
+      const first = await loadStateFile(flags.state, balancerStateSchema)
+      nsid = `glb dns-lb ${first.label}`
+      await runRole({
+        role: 'dns-lb',
+        stateFile: flags.state,
+        schema: balancerStateSchema,
+        listen: flags.listen,
+        logQueries: flags['log-queries'],
+        nsid,
+        build: async (state) => {
+          const listen = flags.listen?.length ? flags.listen : state.listen?.length ? state.listen : ['127.0.0.1:53']
+          const built = await Balancer.create({state, stateFile: flags.state, listen, log: say, registrationClient: registrationClient()})
+          lb = built
+          return {handler: built.handler, reload: (next) => built.reload(next), close: () => built.close()}
+        },
+        onListening: (server) => {
+          // Probing and registration start once answers can be served (a failed bind starts nothing).
+          lb?.start()
+          if (json) process.stdout.write(JSON.stringify({role: 'dns-lb', label: first.label, zone: first.zone, listening: server.addresses}) + '\n')
+          else this.note(`glb serve lb: ${first.label} for ${first.zone} listening on ${describeListen(server)}`)
+        },
+        onReload: (_ok, message) => say('info', message),
+      })
+    } catch (err) {
+      throw new GlbError((err as Error).message)
+    }
+  }
+}

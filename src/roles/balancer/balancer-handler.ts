@@ -1,0 +1,64 @@
+// DNS-LB's Handler: the apex A/AAAA from the current choice, SOA/NS/glue and negative answers from its zone,
+// and `_explain.<zone> TXT` for allowed clients. The query path is a map lookup and a copy.
+import {Rcode, RRType} from '../../dns/wire/constants.js'
+import {isSubdomain} from '../../dns/wire/name.js'
+import {PreparedAnswer} from '../../dns/response.js'
+import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
+import type {AnswerSet} from './balancer-answers.js'
+
+/** Where the explanation comes from: computed when asked (rarely), never on the answer path. */
+export interface ExplainSource {
+  /** True when `address` may see explanations (others get REFUSED). */
+  allows(address: string): boolean
+  /** The TXT strings: first "answer=... policy=... ttl=...", then one per server. */
+  explain(): string[]
+}
+
+/** Serves one DNS-LB zone from an AnswerSet that its owner replaces whenever the choice changes. */
+export class BalancerHandler implements Handler {
+  private explainName: string
+
+  constructor(private answers: AnswerSet, private readonly explainer: ExplainSource) {
+    this.explainName = `_explain.${answers.inputs.origin}`
+  }
+
+  /** Swaps in answers built for a new choice (or a new state). */
+  setAnswers(answers: AnswerSet): void {
+    this.answers = answers
+    this.explainName = `_explain.${answers.inputs.origin}`
+  }
+
+  /** The answers in force (for tests and explain). */
+  get current(): AnswerSet {
+    return this.answers
+  }
+
+  serveDNS(req: Request, w: ResponseWriter): void {
+    const {qname, qtype, qclass} = req.query
+    const answers = this.answers
+    if (qclass === 1) {
+      const hit = answers.get(qtype, qname)
+      if (hit) return w.prepared(hit)
+    } else if (qclass !== 255) return w.reply({rcode: Rcode.REFUSED})
+    if (!isSubdomain(qname, answers.zone.origin)) return w.reply({rcode: Rcode.REFUSED})
+    if (qname === this.explainName) return this.explain(req, w)
+    if (qtype === RRType.AXFR || qtype === RRType.IXFR) return w.reply({rcode: Rcode.REFUSED})
+    // Prepared answers carry class IN in their question; a class ANY query gets its answer encoded.
+    if (qclass !== 1) return w.reply(answers.spec(qname, qtype))
+    const r = answers.lookup(qname, qtype)
+    if (r instanceof PreparedAnswer) w.prepared(r)
+    else w.reply(r)
+  }
+
+  private explain(req: Request, w: ResponseWriter): void {
+    if (!this.explainer.allows(req.client.address)) return w.reply({rcode: Rcode.REFUSED})
+    if (qtypeIsNot(req.query.qtype, RRType.TXT)) return w.reply(this.answers.zone.nodata())
+    const strings = this.explainer.explain()
+    // TTL 0: an explanation is about this moment and must never be cached by a resolver in between.
+    w.reply({rcode: Rcode.NOERROR, aa: true, answer: [{name: req.query.qname, type: RRType.TXT, ttl: 0, data: strings}]})
+  }
+}
+
+function qtypeIsNot(qtype: number, wanted: number): boolean {
+  return qtype !== wanted && qtype !== RRType.ANY
+}

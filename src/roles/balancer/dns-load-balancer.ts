@@ -1,0 +1,424 @@
+// DNS-LB: keeps the pool, probes it from its own address, turns samples into a choice, and swaps in prepared
+// answers only when the choice changes; persists its measurements, and discovers and registers itself.
+import net from 'node:net'
+import {parseListen} from '../../dns/listen-address.js'
+import {createTsigKey} from '../../dns/tsig-keyring.js'
+import {createProber, DEFAULT_PORTS} from '../../probe/create-prober.js'
+import {probeTarget} from '../../probe/prober.js'
+import type {ProbeTarget, Sample} from '../../probe/prober.js'
+import {ProbeScheduler} from '../../probe/scheduler.js'
+import {HealthTable} from '../../select/health-table.js'
+import type {HealthOptions} from '../../select/server-health.js'
+import {select} from '../../select/select.js'
+import type {Selection, SelectOptions} from '../../select/select.js'
+import {AnswerSet} from './balancer-answers.js'
+import {BalancerHandler} from './balancer-handler.js'
+import {measurementsPath} from './balancer-state.js'
+import type {BalancerState, PoolServer} from './balancer-state.js'
+import {ClientAllowList} from './client-allow-list.js'
+import {DnsPoolWatcher} from './dns-pool-watcher.js'
+import {EgressRegistrar} from './egress-registrar.js'
+import type {PushedMeasurement, RegistrationClient} from './egress-registrar.js'
+import {explainStrings} from './explain-text.js'
+import {loadMeasurements, measurementsJSON, saveMeasurements} from './measurement-file.js'
+import {ProblemLog} from './problem-log.js'
+import {RttMedianFilter} from './rtt-median-filter.js'
+import type {LogFn} from './problem-log.js'
+
+/** How to build a DNS-LB. */
+export interface BalancerOptions {
+  state: BalancerState
+  /** The state file's path: the measurements file is found beside it. */
+  stateFile: string
+  /** The listen specs in force (--listen, else the state's): the default probe source and the NS glue. */
+  listen: string[]
+  log?: LogFn
+  /** The DNS operations for discovery and registration; needed when the state has a `dnsb` block. */
+  registrationClient?: RegistrationClient
+  /** Called after each change of the answer (tests count flaps with it). */
+  onAnswerChange?: (answer: {A: string[]; AAAA: string[]; servfail: {A: boolean; AAAA: boolean}}) => void
+}
+
+/** Counters for tests, metrics and status output. */
+export interface BalancerStats {
+  samples: number
+  recomputes: number
+  answerChanges: number
+  persisted: number
+}
+
+/** A running (or ready-to-run) DNS-LB. `handler` is what the DNS server serves. */
+export class DnsLoadBalancer {
+  readonly handler: BalancerHandler
+  readonly stats: BalancerStats = {samples: 0, recomputes: 0, answerChanges: 0, persisted: 0}
+  private state: BalancerState
+  private table: HealthTable
+  private pool: PoolServer[]
+  private selection: Selection
+  private best: {A?: string; AAAA?: string} = {}
+  private allow: ClientAllowList
+  private scheduler: ProbeScheduler | null = null
+  private poolWatcher: DnsPoolWatcher | null = null
+  private registrar: EgressRegistrar | null = null
+  private persistTimer: NodeJS.Timeout | undefined
+  private warmTimer: NodeJS.Timeout | undefined
+  /** Set while the first probe round is not in: the whole pool is answered meanwhile. */
+  private warming: boolean
+  private dirty = false
+  private serial = Math.floor(Date.now() / 1000)
+  private started = false
+  private readonly problems: ProblemLog
+  private readonly log: LogFn
+  private pending = new Set<Promise<unknown>>()
+  private readonly median = new RttMedianFilter()
+
+  private constructor(private readonly o: BalancerOptions, table: HealthTable, initialPool: PoolServer[]) {
+    this.state = o.state
+    this.log = o.log ?? (() => {})
+    this.problems = new ProblemLog(this.log)
+    this.table = table
+    this.pool = initialPool
+    for (const address of table.addresses()) {
+      const srtt = table.get(address)?.srttMs
+      if (srtt !== null && srtt !== undefined) this.median.seed(address, srtt)
+    }
+    this.warming = !this.allMeasured()
+    this.allow = new ClientAllowList(o.state.explain.allow)
+    this.selection = this.runSelect()
+    const answers = new AnswerSet(this.answerInputs(this.selection))
+    this.handler = new BalancerHandler(answers, {allows: (a) => this.allow.allows(a), explain: () => this.explain()})
+  }
+
+  /** Builds the DNS-LB from its state and its persisted measurements (read here; nothing is sent yet). */
+  static async create(o: BalancerOptions): Promise<DnsLoadBalancer> {
+    const log = o.log ?? (() => {})
+    const loaded = await loadMeasurements(measurementsPath(o.stateFile, o.state), {source: probeSource(o.state, o.listen), method: o.state.probe.method}, healthOptions(o.state), o.state.measurements.maxAge)
+    if (loaded.note) log(loaded.table ? 'info' : 'warn', loaded.note)
+    const table = loaded.table ?? new HealthTable(healthOptions(o.state))
+    // A pool read over DNS is not known until the first fetch: start from the servers measured last time.
+    const pool = 'servers' in o.state.pool ? o.state.pool.servers : table.addresses().map((address) => ({address, weight: 1, cost: 0}))
+    return new DnsLoadBalancer(o, table, pool)
+  }
+
+  /** Starts probing, pool polling, persisting and registration. Answers are served from the first moment. */
+  start(): void {
+    if (this.started) return
+    this.started = true
+    this.startProbing()
+    this.startPoolWatcher()
+    this.startRegistrar()
+    this.armPersist()
+  }
+
+  /** Stops everything and writes the latest measurements one last time. */
+  async close(): Promise<void> {
+    this.started = false
+    clearInterval(this.persistTimer)
+    clearTimeout(this.warmTimer)
+    await Promise.allSettled([this.scheduler?.stop(), this.poolWatcher?.stop(), this.registrar?.stop(), ...this.pending])
+    this.scheduler = null
+    this.poolWatcher = null
+    this.registrar = null
+    await this.persistNow()
+  }
+
+  /** Takes a new state (a reload): what changed is restarted, the rest keeps running. */
+  reload(next: BalancerState): void {
+    const prev = this.state
+    this.state = next
+    const changed = (f: (s: BalancerState) => unknown) => JSON.stringify(f(prev)) !== JSON.stringify(f(next))
+    this.allow = new ClientAllowList(next.explain.allow)
+    if (changed(healthOptions)) this.table = HealthTable.fromJSON(this.table.toJSON(), healthOptions(next))
+    if (changed((s) => [s.probe, probeSource(s, this.o.listen)]) && this.started) {
+      this.track(this.scheduler?.stop())
+      this.scheduler = null
+      this.startProbing()
+    }
+    if (changed((s) => s.pool)) {
+      if ('servers' in next.pool) this.setPool(next.pool.servers)
+      if (this.started) {
+        this.track(this.poolWatcher?.stop())
+        this.poolWatcher = null
+        this.startPoolWatcher()
+      }
+    }
+    if (changed((s) => [s.dnsb, s.isp, s.discoveryInterval, s.label]) && this.started) {
+      this.track(this.registrar?.stop())
+      this.registrar = null
+      this.startRegistrar()
+    }
+    if (changed((s) => s.measurements.interval) && this.started) this.armPersist()
+    this.recompute(true)
+  }
+
+  /** The answer in force. */
+  get answer(): {A: string[]; AAAA: string[]; servfail: {A: boolean; AAAA: boolean}} {
+    const i = this.handler.current.inputs
+    return {A: i.answers.A, AAAA: i.answers.AAAA, servfail: i.servfail}
+  }
+
+  /** The pool in force. */
+  get servers(): readonly PoolServer[] {
+    return this.pool
+  }
+
+  /** The health table (read-only use: tests and status). */
+  get health(): HealthTable {
+    return this.table
+  }
+
+  /** Discovery and registration status, when configured. */
+  get registration(): EgressRegistrar | null {
+    return this.registrar
+  }
+
+  /** The `_explain` TXT strings for the answer in force (brought up to date first). */
+  explain(): string[] {
+    this.recompute()
+    const s = this.state
+    const i = this.handler.current.inputs
+    return explainStrings(
+      {
+        answer: i.answers, servfail: i.servfail, ttl: s.ttl, count: s.select.count, hysteresisMs: s.select.hysteresisMs,
+        hysteresisPct: s.select.hysteresisPct, fallback: s.select.fallback, phase: this.warming ? 'warm-up' : 'measured', label: s.label,
+      },
+      this.selection.reasons,
+    )
+  }
+
+  /** Writes the measurements now if any sample arrived since the last write. */
+  async persistNow(): Promise<void> {
+    if (!this.dirty) return
+    this.dirty = false
+    const file = measurementsPath(this.o.stateFile, this.state)
+    const s = this.state
+    try {
+      const m = measurementsJSON({label: s.label, zone: s.zone, source: probeSource(s, this.o.listen), method: s.probe.method}, this.table, this.answer, this.selection.reasons)
+      await saveMeasurements(file, m)
+      this.stats.persisted++
+      this.problems.ok('persist', `writing ${file} works again`)
+    } catch (err) {
+      this.dirty = true
+      this.problems.fail('persist', `cannot write measurements: ${(err as Error).message}`)
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ the choice
+
+  private allMeasured(): boolean {
+    return this.pool.length > 0 && this.pool.every((s) => (this.table.get(s.address)?.samples ?? 0) > 0)
+  }
+
+  private selectOptions(): SelectOptions {
+    const s = this.state.select
+    return {
+      count: s.count,
+      fallback: s.fallback,
+      hysteresis: {absoluteMs: s.hysteresisMs, relative: s.hysteresisPct / 100},
+      policy: {loadWeight: s.loadWeight, lossWeight: s.lossWeight, costWeight: s.costWeight},
+      current: this.best,
+    }
+  }
+
+  private runSelect(): Selection {
+    return select(this.table, this.pool, this.selectOptions())
+  }
+
+  private answerInputs(sel: Selection) {
+    const s = this.state
+    let answers = sel.answers
+    let servfail = {A: sel.outcome.A === 'servfail', AAAA: sel.outcome.AAAA === 'servfail'}
+    if (this.pool.length === 0) {
+      // No pool yet (read over DNS and not fetched): "not ready" is honest, an empty success is not.
+      servfail = {A: true, AAAA: true}
+    } else if (this.warming) {
+      // Until the first round is in, answer the whole pool rather than whichever server replied first.
+      answers = {A: this.pool.filter((x) => net.isIPv4(x.address)).map((x) => x.address), AAAA: this.pool.filter((x) => net.isIPv6(x.address)).map((x) => x.address)}
+      servfail = {A: false, AAAA: false}
+    }
+    return {
+      origin: s.zone,
+      label: s.label,
+      nsAddresses: ownAddresses(this.o.listen, probeSource(s, this.o.listen)),
+      ttl: s.ttl,
+      zoneTtl: s.zoneTtl,
+      serial: this.serial,
+      answers,
+      servfail,
+    }
+  }
+
+  /**
+   * Selects again and, when the answer (or, with `force`, anything the answers are built from) changed,
+   * swaps in freshly prepared answers. Called on measurement changes, pool changes and reloads only.
+   */
+  private recompute(force = false): void {
+    this.stats.recomputes++
+    if (this.warming && this.allMeasured()) this.warming = false
+    const sel = this.runSelect()
+    this.selection = sel
+    if (!this.warming) this.best = sel.best
+    const next = this.answerInputs(sel)
+    const cur = this.handler.current.inputs
+    const same = JSON.stringify([next.answers, next.servfail]) === JSON.stringify([cur.answers, cur.servfail])
+    if (same && !force) return
+    if (same && JSON.stringify(next) === JSON.stringify({...cur, serial: this.serial})) return
+    this.serial = (this.serial + 1) >>> 0
+    this.handler.setAnswers(new AnswerSet({...next, serial: this.serial}))
+    if (same) return
+    this.stats.answerChanges++
+    this.log('info', `answer ${describe(next)} (was ${describe(cur)})`)
+    this.o.onAnswerChange?.({A: next.answers.A, AAAA: next.answers.AAAA, servfail: next.servfail})
+  }
+
+  private setPool(servers: PoolServer[]): void {
+    const before = new Set(this.pool.map((s) => s.address))
+    const after = new Set(servers.map((s) => s.address))
+    this.pool = servers
+    for (const a of before) {
+      if (after.has(a)) continue
+      this.table.delete(a)
+      this.median.delete(a)
+    }
+    if (this.scheduler) {
+      const port = this.probePort()
+      for (const a of before) if (!after.has(a)) this.scheduler.remove(probeTarget(a, port).id)
+      for (const a of after) if (!before.has(a)) this.scheduler.add(this.target(a))
+    }
+    if (!this.allMeasured() && [...after].some((a) => !before.has(a))) this.startWarmUp()
+    this.recompute()
+  }
+
+  // ------------------------------------------------------------------------------------------ probing
+
+  private probePort(): number {
+    return this.state.probe.port ?? DEFAULT_PORTS[this.state.probe.method]
+  }
+
+  private target(address: string): ProbeTarget {
+    const p = this.state.probe
+    return probeTarget(address, this.probePort(), {...(p.path ? {path: p.path} : {}), ...(p.host ? {host: p.host} : {})})
+  }
+
+  private startProbing(): void {
+    const p = this.state.probe
+    const source = probeSource(this.state, this.o.listen) ?? undefined
+    const prober = createProber(p.method, {timeoutMs: p.timeout, localAddress: source, ...(p.method === 'dns' && p.host ? {qname: p.host} : {})})
+    const scheduler = new ProbeScheduler({
+      prober,
+      intervalMs: p.interval,
+      localAddress: source,
+      firstProbe: 'now',
+      sink: (target, sample) => this.onSample(target, sample),
+      onError: (target, err, where) => this.problems.fail(`probe-bug ${target.id}`, `probe of ${target.id} failed in the ${where} (a bug, not a measurement): ${err.message}`),
+    })
+    for (const s of this.pool) scheduler.add(this.target(s.address))
+    scheduler.start()
+    this.scheduler = scheduler
+    if (this.warming) this.startWarmUp()
+  }
+
+  private startWarmUp(): void {
+    this.warming = true
+    clearTimeout(this.warmTimer)
+    // One interval (plus jitter and the timeout) is one round: after it, select decides with what is in.
+    const p = this.state.probe
+    this.warmTimer = setTimeout(() => {
+      this.warming = false
+      this.recompute()
+    }, p.interval * 1.1 + p.timeout + 50)
+  }
+
+  private onSample(target: ProbeTarget, sample: Sample): void {
+    this.stats.samples++
+    this.dirty = true
+    const changed = this.table.ingest(target.address, this.median.filter(target.address, sample))
+    if (changed || (this.warming && this.allMeasured())) this.recompute()
+  }
+
+  // ------------------------------------------------------------------------------------------ pool, persistence, registration
+
+  private startPoolWatcher(): void {
+    const pool = this.state.pool
+    if (!('from' in pool)) return
+    this.poolWatcher = new DnsPoolWatcher(pool.from, this.state.zone, (servers) => {
+      this.log('info', `pool ${pool.from.name}: ${servers.map((s) => s.address).join(', ')}`)
+      this.setPool(servers)
+    }, this.problems)
+    this.poolWatcher.start()
+  }
+
+  private armPersist(): void {
+    clearInterval(this.persistTimer)
+    this.persistTimer = setInterval(() => this.track(this.persistNow()), this.state.measurements.interval)
+  }
+
+  private startRegistrar(): void {
+    const s = this.state
+    if (!s.dnsb || !s.isp) return
+    const client = this.o.registrationClient
+    if (!client) {
+      this.problems.fail('registration-client', 'registration is configured (dnsb) but no registration client is available; not registering')
+      return
+    }
+    const key = createTsigKey(s.dnsb.key.name, s.dnsb.key.algorithm, Buffer.from(s.dnsb.key.secret, 'base64'))
+    const own = ownAddresses(this.o.listen, probeSource(s, this.o.listen))
+    this.registrar = new EgressRegistrar({
+      client,
+      isp: s.isp,
+      dnsbs: s.dnsb.addresses.map((server) => ({server, port: s.dnsb!.port, zone: s.dnsb!.zone, key})),
+      lb: {label: s.label, addresses: [...own.A, ...own.AAAA]},
+      lease: s.dnsb.lease,
+      mode: s.dnsb.mode,
+      discoveryIntervalMs: s.discoveryInterval,
+      source: probeSource(s, this.o.listen) ?? undefined,
+      measurements: () => this.pushedMeasurements(),
+      pushIntervalMs: Math.min(s.measurements.interval, (s.dnsb.lease * 1000) / 2),
+      problems: this.problems,
+      log: (m) => this.log('info', m),
+    })
+    this.registrar.start()
+  }
+
+  private pushedMeasurements(): PushedMeasurement[] {
+    return this.selection.reasons.map((r) => ({address: r.address, srttMs: r.srttMs, lossPct: r.loss === null ? null : r.loss * 100, up: r.up}))
+  }
+
+  private track(p: Promise<unknown> | undefined): void {
+    if (!p) return
+    this.pending.add(p)
+    void p.finally(() => this.pending.delete(p)).catch(() => {})
+  }
+}
+
+/** ServerHealth tuning from the state's thresholds. */
+function healthOptions(s: BalancerState): HealthOptions {
+  return {alpha: s.select.alpha, upAfter: s.select.upThreshold, downAfter: s.select.downThreshold}
+}
+
+/** Where probes (and registrations) come from: the state's probe.source, else the first specific listen address. */
+export function probeSource(s: BalancerState, listen: string[]): string | null {
+  if (s.probe.source) return s.probe.source
+  for (const spec of listen) {
+    const a = parseListen(spec).address
+    if (a !== '0.0.0.0' && a !== '::') return a
+  }
+  return null
+}
+
+/** This DNS-LB's own addresses (the NS name's glue and what it registers): specific listen addresses. */
+function ownAddresses(listen: string[], source: string | null): {A: string[]; AAAA: string[]} {
+  const all = new Set<string>()
+  for (const spec of listen) {
+    const a = parseListen(spec).address
+    if (a !== '0.0.0.0' && a !== '::') all.add(a)
+  }
+  if (all.size === 0 && source) all.add(source)
+  return {A: [...all].filter((a) => net.isIPv4(a)), AAAA: [...all].filter((a) => net.isIPv6(a))}
+}
+
+function describe(i: {answers: {A: string[]; AAAA: string[]}; servfail: {A: boolean; AAAA: boolean}}): string {
+  const parts = [...i.answers.A, ...i.answers.AAAA]
+  if (i.servfail.A || i.servfail.AAAA) parts.push(`SERVFAIL(${[i.servfail.A ? 'A' : '', i.servfail.AAAA ? 'AAAA' : ''].filter(Boolean).join(',')})`)
+  return parts.join(',') || 'none'
+}
