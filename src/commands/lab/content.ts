@@ -22,10 +22,15 @@ export default class LabContent extends GlbCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(LabContent)
     const {startContentServers} = await import('../../lab/content-server.js')
+    const {existsSync} = await import('node:fs')
+    // The default names the lab matrix shipped with glb; outside a checkout, find it beside the package.
+    let matrixFile = flags.matrix
+    if (matrixFile === 'fixtures/latency-matrix.json' && !existsSync(matrixFile))
+      matrixFile = new URL('../../../fixtures/latency-matrix.json', import.meta.url).pathname
     let servers
     try {
       servers = await startContentServers({
-        matrixFile: flags.matrix,
+        matrixFile,
         ...(flags.address ? {addresses: flags.address} : {}),
         ports: {http: flags['http-port'], udp: flags['udp-port'], dns: flags['dns-port']},
         log: (line) => this.note(`glb lab content: ${line}`),
