@@ -107,9 +107,17 @@ async function writeAtomically(file: string, abs: string, data: unknown, opts: W
     const identity = fileIdentity(await fh.stat({bigint: true}))
     await fh.close()
     fh = undefined
-    await rename(tmp, abs)
-    await syncDirectory(dir)
+    // Known before the rename, so a watcher woken by the rename already recognises this version as ours.
+    const previous = knownVersions.written.get(abs)
     knownVersions.written.set(abs, identity)
+    try {
+      await rename(tmp, abs)
+    } catch (err) {
+      if (previous === undefined) knownVersions.written.delete(abs)
+      else knownVersions.written.set(abs, previous)
+      throw err
+    }
+    await syncDirectory(dir)
     return {bytes, identity}
   } catch (err) {
     await fh?.close().catch(() => {})
