@@ -4,9 +4,9 @@
 // section counts, so a crafted 25-byte packet becomes ~131,000 records (DEPENDENCIES.md). Here: counts are
 // checked against the length before any record is read, every record must end exactly at its RDLENGTH,
 // pointers only go backwards and are bounded (name.ts), and a query needs exactly one question.
-import {Opcode, RRType} from './constants.js'
+import {Opcode, RRClass, RRType} from './constants.js'
 import {type Edns, parseOpt} from './edns.js'
-import {readName, skipName} from './name.js'
+import {readName, readQuestionName, skipName, type NameCache} from './name.js'
 import {WireError} from './wire-error.js'
 
 export const HEADER_LEN = 12
@@ -68,8 +68,9 @@ export function parseQuery(buf: Buffer): ParsedQuery {
   const header = readHeader(buf)
   checkCounts(buf, header)
   if (header.qdcount !== 1) throw new WireError(`expected one question, got ${header.qdcount}`)
-  if (buf[HEADER_LEN]! >= 0xc0) throw new WireError('question name starts with a pointer')
-  const {name: qname, end: qnameEnd} = readName(buf, HEADER_LEN)
+  // The question follows the header, so its name cannot hold a pointer: its octets are copied back byte for
+  // byte into answers (case kept) and PreparedAnswer relies on their length being the name's plain length.
+  const {name: qname, end: qnameEnd} = readQuestionName(buf, HEADER_LEN)
   if (qnameEnd + 4 > buf.length) throw new WireError('question runs past the end of the message')
   const qtype = buf.readUInt16BE(qnameEnd)
   const qclass = buf.readUInt16BE(qnameEnd + 2)
@@ -148,10 +149,11 @@ export interface Message {
 export function readMessage(buf: Buffer): Message {
   const header = readHeader(buf)
   checkCounts(buf, header)
+  const names: NameCache = new Map()
   let pos = HEADER_LEN
   const questions: Question[] = []
   for (let i = 0; i < header.qdcount; i++) {
-    const {name, end} = readName(buf, pos)
+    const {name, end} = readName(buf, pos, true, names)
     if (end + 4 > buf.length) throw new WireError('question runs past the end of the message')
     questions.push({name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2)})
     pos = end + 4
@@ -164,7 +166,7 @@ export function readMessage(buf: Buffer): Message {
     for (let i = 0; i < counts[s]!; i++) {
       if (tsigOffset >= 0) throw new WireError('TSIG is not the last record')
       const start = pos
-      const {name, end} = readName(buf, pos)
+      const {name, end} = readName(buf, pos, true, names)
       if (end + 10 > buf.length) throw new WireError('record header runs past the end of the message')
       const type = buf.readUInt16BE(end)
       const klass = buf.readUInt16BE(end + 2)
@@ -183,7 +185,7 @@ export function readMessage(buf: Buffer): Message {
         if (s !== 2) throw new WireError('TSIG outside the additional section')
         tsigOffset = start
       }
-      const data = type === RRType.TSIG ? null : decodeRdata(buf, type, klass, rdStart, rdlen)
+      const data = type === RRType.TSIG ? null : decodeRdata(buf, type, klass, rdStart, rdlen, names)
       sections[s]!.push({name, type, class: klass, ttl, offset: start, rdataOffset: rdStart, rdata, data})
     }
   }
@@ -193,14 +195,11 @@ export function readMessage(buf: Buffer): Message {
 }
 
 // Decodes RDATA for the types glb reads; other types stay raw (data null). Empty RDATA (UPDATE deletes) is null.
-function decodeRdata(buf: Buffer, type: number, klass: number, start: number, len: number): RecordData {
-  if (len === 0) return null
+function decodeRdata(buf: Buffer, type: number, klass: number, start: number, len: number, names: NameCache): RecordData {
+  // RFC 2136 §2.4-2.5: empty RDATA is how UPDATE says "this RRset" (class ANY) or "must not exist" (class NONE).
+  // In any other class a record of a known type with no RDATA is malformed, and falls through to throw below.
+  if (len === 0 && (klass === RRClass.ANY || klass === RRClass.NONE)) return null
   const end = start + len
-  const nameIn = (at: number): {name: string; end: number} => {
-    const r = readName(buf, at)
-    if (r.end > end) throw new WireError('name runs past its RDATA')
-    return r
-  }
   switch (type) {
     case RRType.A:
       if (len !== 4) throw new WireError('A RDATA is not 4 octets')
@@ -209,25 +208,26 @@ function decodeRdata(buf: Buffer, type: number, klass: number, start: number, le
       if (len !== 16) throw new WireError('AAAA RDATA is not 16 octets')
       return ipv6Text(buf.subarray(start, end))
     case RRType.NS: case RRType.CNAME: case RRType.PTR: {
-      const r = nameIn(start)
+      const r = nameIn(buf, start, end, names)
       if (r.end !== end) throw new WireError('name does not fill its RDATA')
       return r.name
     }
     case RRType.MX: {
       if (len < 3) throw new WireError('MX RDATA too short')
-      const r = nameIn(start + 2)
+      const r = nameIn(buf, start + 2, end, names)
       if (r.end !== end) throw new WireError('MX exchange does not fill its RDATA')
       return {preference: buf.readUInt16BE(start), exchange: r.name}
     }
     case RRType.SOA: {
-      const m = nameIn(start)
-      const r = nameIn(m.end)
+      const m = nameIn(buf, start, end, names)
+      const r = nameIn(buf, m.end, end, names)
       if (r.end + 20 !== end) throw new WireError('SOA RDATA has the wrong length')
       const at = r.end
       return {mname: m.name, rname: r.name, serial: buf.readUInt32BE(at), refresh: buf.readUInt32BE(at + 4),
         retry: buf.readUInt32BE(at + 8), expire: buf.readUInt32BE(at + 12), minimum: buf.readUInt32BE(at + 16)}
     }
     case RRType.TXT: {
+      if (len === 0) throw new WireError('TXT RDATA holds no string') // RFC 1035 §3.3.14: one or more
       const out: string[] = []
       let p = start
       while (p < end) {
@@ -239,9 +239,15 @@ function decodeRdata(buf: Buffer, type: number, klass: number, start: number, le
       return out
     }
     default:
-      void klass
       return null
   }
+}
+
+// A name inside RDATA: it may point anywhere before it, but must end within the RDATA.
+function nameIn(buf: Buffer, at: number, end: number, names: NameCache): {name: string; end: number} {
+  const r = readName(buf, at, true, names)
+  if (r.end > end) throw new WireError('name runs past its RDATA')
+  return r
 }
 
 /** RFC 5952 text form of 16 octets. */

@@ -2,7 +2,7 @@
 // referral with two NS and glue larger than it needs to be; every answer glb sends goes through here.
 import {RRClass, RRType} from './constants.js'
 import {type SoaData} from './reader.js'
-import {nameToLabels} from './name.js'
+import {labelText, nameToLabels} from './name.js'
 import {WireError} from './wire-error.js'
 import {isIPv4, isIPv6} from 'node:net'
 
@@ -82,14 +82,22 @@ export class MessageWriter {
   /** Writes a name, compressed against every name written before it. */
   name(name: string, compress = true): void {
     const labels = nameToLabels(name)
-    const lower = labels.map((l) => asciiLower(l.toString('latin1')))
+    // Suffix keys in the reader's lowercase presentation form (what rawName remembers), built from the last
+    // label up so each is one concatenation.
+    const keys = new Array<string>(labels.length)
+    let suffix = ''
+    for (let i = labels.length - 1; i >= 0; i--) {
+      const l = labels[i]!
+      suffix = labelText(l, 0, l.length, true) + '.' + suffix
+      keys[i] = suffix
+    }
     for (let i = 0; i < labels.length; i++) {
-      const suffix = lower.slice(i).map(escapeLabel).join('.') + '.'
+      const key = keys[i]!
       if (compress) {
-        const ptr = this.names.get(suffix)
+        const ptr = this.names.get(key)
         if (ptr !== undefined) { this.u16(0xc000 | ptr); return }
       }
-      if (this.pos < 0x3fff && !this.names.has(suffix)) this.names.set(suffix, this.pos)
+      if (this.pos < 0x3fff && !this.names.has(key)) this.names.set(key, this.pos)
       this.u8(labels[i]!.length)
       this.bytes(labels[i]!)
     }
@@ -157,15 +165,6 @@ export class MessageWriter {
   finish(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos))
   }
-}
-
-// DNS folds case for ASCII letters only (RFC 4343): latin1 toLowerCase would merge distinct labels.
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase())
-}
-
-function escapeLabel(l: string): string {
-  return l.replace(/[.\\]/g, (c) => '\\' + c)
 }
 
 function nextSuffix(name: string): string {
