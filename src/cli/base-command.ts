@@ -50,8 +50,11 @@ function isParseError(err: Error): boolean {
   return /Parse|Flag|Arg|Validation/.test(err.constructor?.name ?? '') || /Unexpected argument|Missing required|Expected/.test(err.message)
 }
 
+// oclif errors span lines ("Parsing --count\n\tExpected an integer..."); keep every informative line, joined.
 function oneLine(s: string): string {
-  return s.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean).filter((l) => !/^See more help/.test(l))[0] ?? 'error'
+  const lines = s.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean)
+    .filter((l) => !/^(See more help|The following errors? occurred)/.test(l))
+  return lines.join(' ').replace(/:\s*$/, '') || 'error'
 }
 
 export {Flags}
