@@ -1,7 +1,7 @@
 // `glb resolve`: resolve a name iteratively from the lab root (or given servers) and print the final answer.
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {isIP} from 'node:net'
-import {Exit, Flags, GlbCommand, GlbError} from '../cli/base-command.js'
+import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
 import type {ResolverOptions} from '../resolver/iterative-resolver.js'
 import type {Resolution} from '../resolver/resolution.js'
 

@@ -419,11 +419,12 @@ export class IterativeResolver {
 function failureOf(zone: string, qname: string, problems: Problem[]): ResolveFailure {
   if (problems.length === 1 && problems[0]!.cause) return problems[0]!.cause
   const list = problems.map((p) => p.text).join('; ')
-  if (problems.some((p) => p.kind === 'loop')) return new ResolveFailure('loop', `referral loop at ${zone} for ${qname}: ${list}`)
-  if (problems.some((p) => p.kind === 'lame')) return new ResolveFailure('lame', `lame delegation: no server of ${zone} answers for ${qname}: ${list}`)
-  if (problems.some((p) => p.kind === 'servfail')) return new ResolveFailure('servfail', `every server of ${zone} failed for ${qname}: ${list}`)
-  if (problems.every((p) => p.kind === 'network')) return new ResolveFailure('network', `could not reach the servers of ${zone}: ${list}`)
-  return new ResolveFailure('timeout', `no answer from the servers of ${zone} for ${qname}: ${list}`)
+  const about = qname === zone ? '' : ` for ${qname}`
+  if (problems.some((p) => p.kind === 'loop')) return new ResolveFailure('loop', `referral loop at ${zone}${about}: ${list}`)
+  if (problems.some((p) => p.kind === 'lame')) return new ResolveFailure('lame', `lame delegation: no server of ${zone} answers${about}: ${list}`)
+  if (problems.some((p) => p.kind === 'servfail')) return new ResolveFailure('servfail', `every server of ${zone} failed${about}: ${list}`)
+  if (problems.every((p) => p.kind === 'network')) return new ResolveFailure('network', `could not reach the servers of ${zone}${about}: ${list}`)
+  return new ResolveFailure('timeout', `no answer from the servers of ${zone}${about}: ${list}`)
 }
 
 /**

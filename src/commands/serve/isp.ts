@@ -1,5 +1,6 @@
 // `glb serve isp`: run DNS-ISP, a caching recursive resolver for labs that iterates from its own egress address.
-import {Flags, GlbCommand, GlbError} from '../../cli/base-command.js'
+import {Flags} from '@oclif/core'
+import {GlbCommand, GlbError} from '../../cli/base-command.js'
 import {serveFlags} from '../../cli/serve-flags.js'
 
 export default class ServeIsp extends GlbCommand {
