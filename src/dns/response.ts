@@ -116,6 +116,9 @@ export class PreparedAnswer {
    * RD/CD bits, the question's case and the DO bit patched in. `extraOption` (e.g. ECS) is appended to OPT.
    */
   render(query: Buffer, q: ParsedQuery, limit: number, extraOption?: Buffer): Buffer {
+    // The question is copied over the template's, so it must be the same name (case aside): a caller that keys
+    // answers by something else would send a wrong question, which resolvers drop as a spoof.
+    if (q.qnameEnd !== this.qnameEnd) throw new Error(`prepared answer for another name used for ${q.qname}`)
     const opt = q.edns !== null
     const extra = opt && extraOption ? extraOption.length : 0
     let tmpl = opt ? this.withOpt : this.plain
@@ -130,7 +133,7 @@ export class PreparedAnswer {
     out[1] = query[1]!
     out[2] = out[2]! | (query[2]! & 0x01) // RD
     out[3] = out[3]! | (query[3]! & 0x10) // CD
-    query.copy(out, 12, 12, q.qnameEnd)
+    query.copy(out, 12, 12, q.questionEnd) // name (the asker's case, RFC 4343 / 0x20), type and class as asked
     if (opt) {
       if (q.edns!.do) out[optAt + 7] = out[optAt + 7]! | 0x80 // RFC 3225 §3: DO is copied into the response
       if (extra) {

@@ -5,9 +5,9 @@ import net from 'node:net'
 import {EdnsOption, Opcode, Rcode, OUR_UDP_SIZE, typeName, rcodeName} from './wire/constants.js'
 import {parseQuery, type ParsedQuery} from './wire/reader.js'
 import {WireError} from './wire/wire-error.js'
-import {encodeError, encodeResponse, udpLimit, type ResponseEdns} from './response.js'
+import {encodeError, encodeResponse, summarize, udpLimit, type PreparedAnswer, type ResponseEdns, type ResponseSpec} from './response.js'
 import type {Client, Handler, Request, ResponseWriter} from './handler.js'
-import {parseListen, type ListenAddress} from './listen-address.js'
+import {formatListen, parseListen, type ListenAddress} from './listen-address.js'
 
 export interface ServerOptions {
   listen: (string | ListenAddress)[]
@@ -20,6 +20,8 @@ export interface ServerOptions {
   tcpSlowMs?: number
   maxTcpConnections?: number
   maxTcpPerClient?: number
+  /** Queries of one TCP connection being answered at once; reading pauses beyond it (RFC 7766 §6.2.1.1). */
+  maxTcpPipeline?: number
   /** Opcodes the handler supports; others get NOTIMP. */
   opcodes?: number[]
   /** RFC 5001 NSID: sent to clients that ask for it, e.g. "glb dns-b b1" (how `glb trace` names roles). */
@@ -31,142 +33,257 @@ export interface ServerOptions {
 export interface DnsServer {
   /** Where it listens (ports resolved when 0 was asked). */
   readonly addresses: ListenAddress[]
+  /** Stops listening and closes open TCP connections. Safe to call twice. */
   close(): Promise<void>
   /** Counters for tests and metrics. */
   readonly stats: {udp: number; tcp: number; formerr: number; dropped: number; tcpOpen: number}
 }
 
 const MAX_TCP_MESSAGE = 65535
+// Octets queued on a TCP connection before we stop reading it: a client that pipelines and never reads
+// must not make us buffer answers without bound.
+const MAX_TCP_QUEUED = 256 * 1024
+const BIND_ATTEMPTS = 20
+
+/** What the server needs while answering, shared by every request (one object, not one closure per query). */
+interface ServerContext {
+  handler: Handler
+  opcodes: Set<number>
+  stats: DnsServer['stats']
+  log: NodeJS.WritableStream | undefined
+  nsidOption: Buffer | null
+  onError: (err: unknown) => void
+}
+
+/** Where an answer goes: a UDP peer, or a TCP connection (which frames it and counts answers in flight). */
+interface Sink {
+  send(b: Buffer, to: Client): void
+  /** An Exchange has its answer (TCP counts answers in flight with it). */
+  answered?(): void
+}
+
+class UdpSink implements Sink {
+  constructor(private readonly socket: dgram.Socket) {}
+  send(b: Buffer, to: Client): void {
+    this.socket.send(b, to.port, to.address)
+  }
+}
+
+/**
+ * One query being answered: it is both the Request a handler reads and the ResponseWriter it answers with, so
+ * the per-query cost is this object and the answer's bytes (the hot path rule of ARCHITECTURE.md).
+ */
+class Exchange implements Request, ResponseWriter {
+  readonly limit: number
+  private answered = false
+  private sent = false
+  private readonly started: bigint
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly sink: Sink,
+    readonly query: ParsedQuery,
+    readonly message: Buffer,
+    readonly client: Client,
+    readonly local: {address: string; port: number},
+    readonly transport: 'udp' | 'tcp',
+    started: bigint,
+  ) {
+    this.limit = transport === 'tcp' ? MAX_TCP_MESSAGE : udpLimit(query)
+    this.started = started
+  }
+
+  private claim(): void {
+    if (this.answered) throw new Error(`a handler answered one request twice (${this.query.qname} ${typeName(this.query.qtype)})`)
+    this.answered = true
+    this.sink.answered?.()
+  }
+
+  private out(b: Buffer, rcode: number, summary: string): void {
+    this.sent = true
+    this.sink.send(b, this.client)
+    if (this.ctx.log) logLine(this.ctx.log, this.started, this.client, this.query, this.message, rcode, summary)
+  }
+
+  /** The NSID option when the query asked for it (RFC 5001 §2.1), else null. */
+  private nsid(): Buffer | null {
+    const opt = this.ctx.nsidOption
+    if (!opt || !this.query.edns) return null
+    const options = this.query.edns.options
+    for (let i = 0; i < options.length; i++) if (options[i]!.code === EdnsOption.NSID) return opt
+    return null
+  }
+
+  prepared(answer: PreparedAnswer, extraOption?: Buffer): void {
+    this.claim()
+    const nsid = this.nsid()
+    const extra = nsid ? (extraOption ? Buffer.concat([extraOption, nsid]) : nsid) : extraOption
+    let bytes: Buffer
+    try {
+      bytes = answer.render(this.message, this.query, this.limit, extra)
+    } catch (err) {
+      this.failed(err)
+      return
+    }
+    this.out(bytes, answer.rcode, answer.summary)
+  }
+
+  reply(spec: ResponseSpec, options?: Buffer[]): void {
+    this.claim()
+    this.encodeAndSend(spec, options)
+  }
+
+  private encodeAndSend(spec: ResponseSpec, options?: Buffer[]): void {
+    const edns = this.responseEdns(options)
+    let bytes: Buffer
+    try {
+      bytes = encodeResponse(this.query, this.message, spec, this.limit, edns)
+    } catch (err) {
+      // Data a handler built that cannot be encoded (a bad address, a 300-octet TXT string) is our fault,
+      // not the client's: SERVFAIL, and the error goes to onError.
+      this.failed(err)
+      return
+    }
+    this.out(bytes, spec.rcode, this.ctx.log ? summarize(spec) : '')
+  }
+
+  private responseEdns(options?: Buffer[]): ResponseEdns | null {
+    if (!this.query.edns) return null
+    const nsid = this.nsid()
+    const all = nsid ? [...(options ?? []), nsid] : options
+    return {udpSize: OUR_UDP_SIZE, do: this.query.edns.do, options: all}
+  }
+
+  raw(message: Buffer): void {
+    this.claim()
+    this.out(message, message.length >= 4 ? message[3]! & 0xf : 0, 'raw')
+  }
+
+  stream(messages: Buffer[]): void {
+    if (this.transport !== 'tcp') throw new Error('stream() needs TCP')
+    this.claim()
+    this.sent = true
+    for (const m of messages) this.sink.send(m, this.client)
+    if (this.ctx.log) logLine(this.ctx.log, this.started, this.client, this.query, this.message, 0, `${messages.length} messages`)
+  }
+
+  drop(): void {
+    this.claim()
+    this.sent = true
+    this.ctx.stats.dropped++
+    if (this.ctx.log) logLine(this.ctx.log, this.started, this.client, this.query, this.message, -1, 'dropped')
+  }
+
+  /** A handler failed (threw, rejected, or gave data that cannot be encoded): SERVFAIL unless something went out. */
+  failed(err: unknown): void {
+    this.ctx.onError(err)
+    if (this.sent) return
+    if (!this.answered) { this.answered = true; this.sink.answered?.() }
+    this.sent = true
+    const b = encodeResponse(this.query, this.message, {rcode: Rcode.SERVFAIL}, this.limit, this.responseEdns())
+    this.out(b, Rcode.SERVFAIL, 'handler failed')
+  }
+}
+
+/**
+ * Handles one message from either transport. Returns true when an Exchange took it (it reports its answer
+ * through sink.answered), false when the server answered or dropped the message itself.
+ */
+function handleMessage(ctx: ServerContext, sink: Sink, msg: Buffer, client: Client, local: {address: string; port: number}, transport: 'udp' | 'tcp'): boolean {
+  const started = ctx.log ? process.hrtime.bigint() : 0n
+  if (msg.length < 12) { ctx.stats.dropped++; return false } // no readable header: nothing to answer
+  if (msg[2]! & 0x80) { ctx.stats.dropped++; return false } // QR=1: never answer a response (reflection loops)
+  let q: ParsedQuery
+  try {
+    q = parseQuery(msg)
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err
+    ctx.stats.formerr++
+    // NOTIMP wins for opcodes we do not implement even when the rest is odd (RFC 1035 §4.1.1).
+    const opcode = (msg[2]! >> 3) & 0xf
+    const rcode = ctx.opcodes.has(opcode) ? Rcode.FORMERR : Rcode.NOTIMP
+    sink.send(encodeError(msg, rcode, null, null), client)
+    if (ctx.log) logLine(ctx.log, started, client, null, msg, rcode, err.message)
+    return false
+  }
+  const ex = new Exchange(ctx, sink, q, msg, client, local, transport, started)
+  if (!ctx.opcodes.has(q.header.opcode)) {
+    ex.reply({rcode: Rcode.NOTIMP})
+    return true
+  }
+  if (q.edns && q.edns.version !== 0) {
+    // RFC 6891 §6.1.3: BADVERS, with the highest version we do support (0) in our OPT, and no answer.
+    ex.reply({rcode: Rcode.BADVERS})
+    return true
+  }
+  try {
+    const r = ctx.handler.serveDNS(ex, ex)
+    if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).catch((err) => ex.failed(err))
+  } catch (err) {
+    ex.failed(err)
+  }
+  return true
+}
 
 /** Starts listening on every address (UDP and TCP on each). Resolves once all are bound. */
 export async function startServer(opts: ServerOptions): Promise<DnsServer> {
-  const handler = opts.handler
-  const opcodes = new Set(opts.opcodes ?? [Opcode.QUERY])
   const idleMs = opts.tcpIdleMs ?? 10_000
   const slowMs = opts.tcpSlowMs ?? 5_000
   const maxConns = opts.maxTcpConnections ?? 1000
   const maxPerClient = opts.maxTcpPerClient ?? 50
+  const maxPipeline = opts.maxTcpPipeline ?? 100
   const stats = {udp: 0, tcp: 0, formerr: 0, dropped: 0, tcpOpen: 0}
+  const ctx: ServerContext = {
+    handler: opts.handler,
+    opcodes: new Set(opts.opcodes ?? [Opcode.QUERY]),
+    stats,
+    log: opts.queryLog,
+    nsidOption: opts.nsid ? ednsOption(EdnsOption.NSID, Buffer.from(opts.nsid)) : null,
+    onError: opts.onError ?? ((err) => process.stderr.write(`glb: handler error: ${(err as Error)?.stack ?? err}\n`)),
+  }
   const perClient = new Map<string, number>()
-  const log = opts.queryLog
-  const nsidOption = opts.nsid ? ednsOption(EdnsOption.NSID, Buffer.from(opts.nsid)) : null
-  const onError = opts.onError ?? ((err) => process.stderr.write(`glb: handler error: ${(err as Error)?.stack ?? err}\n`))
-
   const udpSockets: dgram.Socket[] = []
   const tcpServers: net.Server[] = []
   const tcpSockets = new Set<net.Socket>()
   const bound: ListenAddress[] = []
+  let closed: Promise<void> | null = null
 
-  // Handles one message from either transport; `send` frames and writes it.
-  function handle(msg: Buffer, client: Client, local: {address: string; port: number}, transport: 'udp' | 'tcp', send: (b: Buffer) => void): void {
-    const started = log ? process.hrtime.bigint() : 0n
-    if (msg.length < 12) { stats.dropped++; return } // no readable header: nothing to answer
-    if (msg[2]! & 0x80) { stats.dropped++; return } // QR=1: never answer a response (reflection loops)
-    let q: ParsedQuery
-    try {
-      q = parseQuery(msg)
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err
-      stats.formerr++
-      const send1 = (b: Buffer) => { send(b); if (log) logLine(log, started, client, null, msg, Rcode.FORMERR, (err as Error).message) }
-      // NOTIMP wins for opcodes we do not implement even when the rest is odd.
-      const opcode = (msg[2]! >> 3) & 0xf
-      send1(encodeError(msg, opcodes.has(opcode) ? Rcode.FORMERR : Rcode.NOTIMP, null, null))
-      return
-    }
-    const responseEdns: ResponseEdns | null = q.edns ? {udpSize: OUR_UDP_SIZE, do: q.edns.do} : null
-    const finish = (b: Buffer, rcode: number, summary: string) => {
-      send(b)
-      if (log) logLine(log, started, client, q, msg, rcode, summary)
-    }
-    if (!opcodes.has(q.header.opcode)) {
-      finish(encodeError(msg, Rcode.NOTIMP, q, responseEdns), Rcode.NOTIMP, 'opcode not implemented')
-      return
-    }
-    if (q.edns && q.edns.version !== 0) {
-      // RFC 6891 §6.1.3: BADVERS, with the highest version we do support (0) in our OPT.
-      finish(encodeError(msg, Rcode.BADVERS, q, responseEdns), Rcode.BADVERS, 'unsupported EDNS version')
-      return
-    }
-    const limit = transport === 'tcp' ? MAX_TCP_MESSAGE : udpLimit(q)
-    const nsid = nsidOption && q.edns?.options.some((o) => o.code === EdnsOption.NSID) ? nsidOption : null
-    let answered = false
-    const once = () => {
-      if (answered) throw new Error('a handler answered one request twice')
-      answered = true
-    }
-    const w: ResponseWriter = {
-      prepared(answer, extraOption) {
-        once()
-        const extra = nsid ? (extraOption ? Buffer.concat([extraOption, nsid]) : nsid) : extraOption
-        finish(answer.render(msg, q, limit, extra), answer.rcode, answer.summary)
-      },
-      reply(spec, options) {
-        once()
-        const all = nsid ? [...(options ?? []), nsid] : options
-        const edns = responseEdns && all?.length ? {...responseEdns, options: all} : responseEdns
-        finish(encodeResponse(q, msg, spec, limit, edns), spec.rcode, log ? summaryOf(spec) : '')
-      },
-      raw(message) {
-        once(); finish(message, message.length >= 4 ? message[3]! & 0xf : 0, 'raw')
-      },
-      stream(messages) {
-        once()
-        if (transport !== 'tcp') throw new Error('stream() needs TCP')
-        for (const m of messages) send(m)
-        if (log) logLine(log, started, client, q, msg, 0, `${messages.length} messages`)
-      },
-      drop() {
-        once(); stats.dropped++
-        if (log) logLine(log, started, client, q, msg, -1, 'dropped')
-      },
-    }
-    const req: Request = {query: q, message: msg, client, local, transport, limit}
-    try {
-      const r = handler.serveDNS(req, w)
-      if (r && typeof (r as Promise<void>).then === 'function') {
-        ;(r as Promise<void>).catch((err) => {
-          onError(err)
-          if (!answered) w.reply({rcode: Rcode.SERVFAIL})
-        })
-      }
-    } catch (err) {
-      onError(err)
-      if (!answered) w.reply({rcode: Rcode.SERVFAIL})
-    }
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      for (const s of tcpSockets) s.destroy()
+      await Promise.all([
+        ...udpSockets.map((u) => new Promise<void>((r) => { try { u.close(() => r()) } catch { r() } })),
+        ...tcpServers.map((t) => new Promise<void>((r) => t.close(() => r()))),
+      ])
+    })()
+    return closed
   }
 
-  for (const spec of opts.listen) {
-    const la = typeof spec === 'string' ? parseListen(spec) : spec
-    const family = net.isIPv6(la.address) ? 6 : 4
-    const udp = dgram.createSocket({type: family === 6 ? 'udp6' : 'udp4', reuseAddr: false})
-    udp.on('message', (msg, rinfo) => {
-      stats.udp++
-      const client: Client = {address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 6 : 4}
-      try {
-        handle(msg, client, local, 'udp', (b) => udp.send(b, rinfo.port, rinfo.address))
-      } catch (err) {
-        onError(err)
-      }
-    })
-    udp.on('error', (err) => onError(err))
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject)
-      udp.bind(la.port, la.address, () => { udp.off('error', reject); resolve() })
-    })
-    const port = udp.address().port
-    const local = {address: la.address, port}
-    udpSockets.push(udp)
-
-    const tcp = net.createServer({noDelay: true})
-    tcp.on('connection', (sock) => onTcp(sock, local))
-    tcp.on('error', (err) => onError(err))
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject)
-      tcp.listen({port, host: la.address, exclusive: true}, () => { tcp.off('error', reject); resolve() })
-    })
-    tcpServers.push(tcp)
-    bound.push({address: la.address, port})
+  const specs = opts.listen.map((s) => (typeof s === 'string' ? parseListen(s) : s))
+  try {
+    for (const la of specs) {
+      const {udp, tcp, port} = await bindPair(la)
+      const local = {address: la.address, port}
+      const sink = new UdpSink(udp)
+      udp.on('message', (msg, rinfo) => {
+        stats.udp++
+        const client: Client = {address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 6 : 4}
+        try {
+          handleMessage(ctx, sink, msg, client, local, 'udp')
+        } catch (err) {
+          ctx.onError(err)
+        }
+      })
+      udp.on('error', (err) => ctx.onError(err))
+      tcp.on('connection', (sock) => onTcp(sock, local))
+      tcp.on('error', (err) => ctx.onError(err))
+      udpSockets.push(udp)
+      tcpServers.push(tcp)
+      bound.push({address: la.address, port})
+    }
+  } catch (err) {
+    await close() // nothing half-bound stays open (a test or a command that fails must be able to exit)
+    throw err
   }
 
   // RFC 7766: 2-octet length framing, several queries per connection, answers sent as soon as each is ready
@@ -179,34 +296,63 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
     tcpSockets.add(sock)
     stats.tcpOpen = tcpSockets.size
     const client: Client = {address: addr, port: sock.remotePort ?? 0, family: sock.remoteFamily === 'IPv6' ? 6 : 4}
-    let pending = Buffer.alloc(0)
+    let pending: Buffer = Buffer.alloc(0)
     let slowTimer: NodeJS.Timeout | null = null
+    let inFlight = 0
+    let paused = false
     sock.setTimeout(idleMs, () => sock.destroy())
-    const send = (b: Buffer) => {
-      if (sock.destroyed) return
-      const frame = Buffer.allocUnsafe(2 + b.length)
-      frame.writeUInt16BE(b.length, 0)
-      b.copy(frame, 2)
-      sock.write(frame)
+
+    // Reading stops while too many answers are outstanding or too many octets wait to be sent.
+    const mayRead = () => inFlight < maxPipeline && sock.writableLength < MAX_TCP_QUEUED
+    const pause = () => { if (!paused) { paused = true; sock.pause() } }
+    const resume = () => {
+      if (!paused || sock.destroyed || !mayRead()) return
+      paused = false
+      sock.resume()
+      process.nextTick(work) // messages already buffered were waiting for this
     }
-    sock.on('data', (chunk) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
-      while (pending.length >= 2) {
+    const sink: Sink = {
+      send(b) {
+        if (sock.destroyed) return
+        const frame = Buffer.allocUnsafe(2 + b.length)
+        frame.writeUInt16BE(b.length, 0)
+        b.copy(frame, 2)
+        sock.write(frame)
+        if (!mayRead()) pause()
+      },
+      answered() {
+        inFlight--
+        resume()
+      },
+    }
+    sock.on('drain', resume)
+
+    // Takes every complete message out of `pending`, as far as the bounds allow.
+    function work(): void {
+      while (pending.length >= 2 && !sock.destroyed) {
+        if (!mayRead()) { pause(); break }
         const len = pending.readUInt16BE(0)
         if (len < 12) { sock.destroy(); return } // cannot be a DNS message; the stream is lost
         if (pending.length < 2 + len) break
         const msg = Buffer.from(pending.subarray(2, 2 + len))
         pending = pending.subarray(2 + len)
         stats.tcp++
+        inFlight++
+        let taken = false
         try {
-          handle(msg, client, local, 'tcp', send)
+          taken = handleMessage(ctx, sink, msg, client, local, 'tcp')
         } catch (err) {
-          onError(err)
+          ctx.onError(err)
         }
+        if (!taken) inFlight-- // answered (FORMERR) or dropped by the server itself: nothing in flight
       }
       // A partial message must complete within slowMs (slow-sender defence), independent of idle time.
       if (pending.length > 0 && !slowTimer) slowTimer = setTimeout(() => sock.destroy(), slowMs)
       else if (pending.length === 0 && slowTimer) { clearTimeout(slowTimer); slowTimer = null }
+    }
+    sock.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
+      work()
     })
     sock.on('error', () => sock.destroy())
     sock.on('close', () => {
@@ -219,17 +365,51 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
     })
   }
 
-  return {
-    addresses: bound,
-    stats,
-    async close() {
-      for (const s of tcpSockets) s.destroy()
-      await Promise.all([
-        ...udpSockets.map((u) => new Promise<void>((r) => u.close(() => r()))),
-        ...tcpServers.map((t) => new Promise<void>((r) => t.close(() => r()))),
-      ])
-    },
+  return {addresses: bound, stats, close}
+}
+
+/**
+ * Binds UDP and TCP on one address and the same port. For port 0 the UDP port is picked first and TCP tries
+ * it; when that port is taken for TCP, both are retried with a new one.
+ */
+async function bindPair(la: ListenAddress): Promise<{udp: dgram.Socket; tcp: net.Server; port: number}> {
+  const v6 = net.isIPv6(la.address)
+  for (let attempt = 1; ; attempt++) {
+    // ipv6Only: a listener on [::] must not also take 0.0.0.0 (both may be asked for).
+    const udp = dgram.createSocket({type: v6 ? 'udp6' : 'udp4', ipv6Only: v6})
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject)
+        udp.bind(la.port, la.address, () => { udp.off('error', reject); resolve() })
+      })
+    } catch (err) {
+      try { udp.close() } catch {}
+      throw listenError(la, 'UDP', err)
+    }
+    const port = udp.address().port
+    const tcp = net.createServer({noDelay: true})
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject)
+        tcp.listen({port, host: la.address, exclusive: true, ipv6Only: v6}, () => { tcp.off('error', reject); resolve() })
+      })
+      return {udp, tcp, port}
+    } catch (err) {
+      udp.close()
+      if (la.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < BIND_ATTEMPTS) continue
+      throw listenError({address: la.address, port}, 'TCP', err)
+    }
   }
+}
+
+function listenError(la: ListenAddress, proto: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code ?? ''
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the address is in use (another server is listening there)',
+    EACCES: 'permission denied (ports below 1024 need root)',
+    EADDRNOTAVAIL: 'no interface has this address',
+  }
+  return new Error(`cannot listen on ${formatListen(la)} (${proto}): ${why[code] ?? (err as Error).message}`, {cause: err})
 }
 
 function ednsOption(code: number, data: Buffer): Buffer {
@@ -238,10 +418,6 @@ function ednsOption(code: number, data: Buffer): Buffer {
   b.writeUInt16BE(data.length, 2)
   data.copy(b, 4)
   return b
-}
-
-function summaryOf(spec: {rcode: number; answer?: unknown[]; authority?: {type: number}[]}): string {
-  return `${rcodeName(spec.rcode)} an=${spec.answer?.length ?? 0} ns=${spec.authority?.length ?? 0}`
 }
 
 function logLine(out: NodeJS.WritableStream, started: bigint, client: Client, q: ParsedQuery | null, msg: Buffer, rcode: number, answer: string): void {
