@@ -1,0 +1,430 @@
+// DNS-B's Handler: per-resolver referrals to DNS-LBs, whoami, direct answers, registrations (UPDATE) and AXFR.
+//
+// Query path for a load-balanced name N (the hot path): read the resolver's address (or its ECS subnet),
+// one longest-prefix lookup, pick the mapped DNS-LB and a second one, then a Map get of the PreparedAnswer
+// for (qtype, N, LB pair) and w.prepared(). Answers are built on first use and dropped when LB addresses or
+// measurements change (store.answerVersion), so nothing is encoded per query except whoami, negative
+// answers and names below N.
+import {isIPv4} from 'node:net'
+import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
+import {encodeResponse, PreparedAnswer, type ResponseSpec} from '../../dns/response.js'
+import {findTsigOffset, signResponse, TSIG_FORMERR, tsigErrorResponse, verify, type VerifyOk} from '../../dns/tsig.js'
+import {createStreamSigner} from '../../dns/tsig-stream.js'
+import type {Keyring} from '../../dns/tsig-keyring.js'
+import {OUR_UDP_SIZE, Opcode, Rcode, RRType} from '../../dns/wire/constants.js'
+import {encodeEcsOption} from '../../dns/wire/edns.js'
+import {isSubdomain} from '../../dns/wire/name.js'
+import type {SoaData} from '../../dns/wire/reader.js'
+import type {RR} from '../../dns/wire/writer.js'
+import {parseAddress, parseIPv4, parseIPv6Into, parsePrefix, prefixContains, type Address, type Prefix} from '../../mapping/index.js'
+import {Zone, type ZoneRecord} from '../authority/zone.js'
+import {canonicalRdata} from '../update/canonical-rdata.js'
+import type {StoredRR} from '../update/update-processor.js'
+import {UpdateResponder, type UpdateOutcome} from '../update/update-responder.js'
+import {bestServer} from './direct-choice.js'
+import type {Pool} from './pool-mirror.js'
+import {resolveName, type ReferralState} from './referral-state.js'
+import type {RegistrationStore} from './registration-store.js'
+import {buildTransferMessages} from './zone-transfer.js'
+
+export interface ReferralHandlerOptions {
+  /** Keys for UPDATE and AXFR signatures (a function: reloads may change them). */
+  keyring(): Keyring
+  /** Makes the store's applied changes durable (group commit); UPDATE replies wait for it. */
+  commit(): Promise<void>
+  /** Unix seconds (fractions allowed); tests move time with it. */
+  now?(): number
+  onUpdate?(outcome: UpdateOutcome): void
+}
+
+interface Cached {
+  p: PreparedAnswer
+  until: number
+}
+
+const MAX_CACHED = 20_000
+
+/** The DNS-B handler. One per server; setState() on reload, setPools() when DNS-A's pools change. */
+export class ReferralHandler implements Handler {
+  private state!: ReferralState
+  private zone!: Zone
+  private names: string[] = []
+  private nameIndex = new Map<string, number>()
+  private nameLabels: string[] = [] // "." + N, for the below-N test
+  private poolAddrs: (Set<string> | null)[] = []
+  private pools: ReadonlyMap<string, Pool> = new Map()
+  private whoamiName = ''
+  private whoamiSuffix = ''
+  private transferPrefixes: Prefix[] = []
+  private cache = new Map<string, Cached>()
+  private staticCache = new Map<string, PreparedAnswer>()
+  private cacheVersion = -1
+  private readonly scratch = new Uint8Array(16)
+  private readonly now: () => number
+  private readonly updates: UpdateResponder
+  // choose() results, in fields so the hot path allocates nothing.
+  private pickA = -1
+  private pickB = -1
+  private pickLen = -1
+
+  constructor(private readonly store: RegistrationStore, state: ReferralState, private readonly o: ReferralHandlerOptions) {
+    this.now = o.now ?? (() => Date.now() / 1000)
+    this.setState(state)
+    this.updates = new UpdateResponder({
+      keyring: () => o.keyring(),
+      findZone: (z) => (z === this.store.origin ? this.store : undefined),
+      commit: () => o.commit(),
+      now: o.now ? () => Math.floor(o.now!()) : undefined,
+      onUpdate: o.onUpdate,
+    })
+  }
+
+  /** Takes a new state (reload). The zone itself cannot change while running. */
+  setState(state: ReferralState): void {
+    this.state = state
+    this.whoamiName = `whoami.${state.zone}`
+    this.whoamiSuffix = `.${this.whoamiName}`
+    this.transferPrefixes = state.transfer.addresses.map((p) => parsePrefix(p)!).filter(Boolean)
+    this.rebuild()
+  }
+
+  /** Takes DNS-A's pools: republished under _pool, their names become load-balanced names. */
+  setPools(pools: ReadonlyMap<string, Pool>): void {
+    this.pools = pools
+    this.rebuild()
+  }
+
+  /** The load-balanced names served (FQDNs). */
+  loadBalancedNames(): readonly string[] {
+    return this.names
+  }
+
+  /** The zone's own records (for UPDATE prerequisites on them). */
+  staticRrset(name: string, type: number): StoredRR[] {
+    const out: StoredRR[] = []
+    for (const r of this.zone.records()) {
+      if (r.name !== name || (type !== RRType.ANY && r.type !== type)) continue
+      out.push({type: r.type, ttl: r.ttl, rdata: canonicalRdata(r.type, r.type === RRType.SOA ? this.soaData() : r.data)})
+    }
+    return out
+  }
+
+  private rebuild(): void {
+    const s = this.state
+    const records: ZoneRecord[] = []
+    for (const ns of s.ns) {
+      records.push({name: s.zone, type: RRType.NS, ttl: s.ttl, data: ns.name})
+      records.push({name: ns.name, type: isIPv4(ns.address) ? RRType.A : RRType.AAAA, ttl: s.ttl, data: ns.address})
+    }
+    const names = new Set(s.names.map((n) => resolveName(s.zone, n)).filter((n): n is string => n !== null))
+    const poolOf = new Map<string, Set<string>>()
+    for (const [pool, p] of this.pools) {
+      const owner = `${pool.toLowerCase()}._pool.${s.zone}`
+      records.push({name: owner, type: RRType.TXT, ttl: s.ttl, data: p.txt})
+      for (const srv of p.servers) records.push({name: owner, type: isIPv4(srv.address) ? RRType.A : RRType.AAAA, ttl: s.ttl, data: srv.address})
+      if (isSubdomain(p.name, s.zone) && p.name !== s.zone && !isSubdomain(p.name, `_pool.${s.zone}`)) {
+        names.add(p.name)
+        const set = poolOf.get(p.name) ?? new Set<string>()
+        for (const srv of p.servers) set.add(srv.address)
+        poolOf.set(p.name, set)
+      }
+    }
+    this.zone = new Zone(s.zone, this.soaData(), s.ttl, records)
+    this.names = [...names]
+    this.nameIndex = new Map(this.names.map((n, i) => [n, i]))
+    this.nameLabels = this.names.map((n) => '.' + n)
+    this.poolAddrs = this.names.map((n) => poolOf.get(n) ?? null)
+    this.cache.clear()
+    this.staticCache.clear()
+  }
+
+  private soaData(): SoaData {
+    const s = this.state
+    return {
+      mname: s.ns[0]!.name, rname: s.soa.rname ?? `hostmaster.${s.zone}`, serial: this.store.serial,
+      refresh: s.soa.refresh, retry: s.soa.retry, expire: s.soa.expire, minimum: s.soa.minimum,
+    }
+  }
+
+  private soaRR(negative: boolean): RR {
+    const s = this.state
+    return {name: s.zone, type: RRType.SOA, ttl: negative ? Math.min(s.ttl, s.soa.minimum) : s.ttl, data: this.soaData()}
+  }
+
+  private nodata(): ResponseSpec {
+    return {rcode: Rcode.NOERROR, aa: true, authority: [this.soaRR(true)]}
+  }
+
+  serveDNS(req: Request, w: ResponseWriter): void | Promise<void> {
+    const q = req.query
+    if (q.header.opcode === Opcode.UPDATE) return this.updates.serve(req, w).then(() => undefined)
+    if (q.qclass !== 1 && q.qclass !== 255) { w.reply({rcode: Rcode.REFUSED}); return }
+    const qname = q.qname
+    const idx = this.nameIndex.get(qname)
+    if (idx !== undefined) return this.answerName(req, w, idx, true)
+    if (!isSubdomain(qname, this.state.zone)) { w.reply({rcode: Rcode.REFUSED}); return }
+    for (let i = 0; i < this.nameLabels.length; i++) {
+      if (qname.endsWith(this.nameLabels[i]!)) return this.answerName(req, w, i, false)
+    }
+    if (qname.endsWith(this.whoamiSuffix)) return this.whoami(req, w)
+    if (q.qtype === RRType.AXFR) return this.transfer(req, w)
+    if (q.qtype === RRType.IXFR) { w.reply({rcode: Rcode.NOTIMP}); return }
+    if (qname === this.whoamiName) { w.reply(this.nodata()); return }
+    this.answerStatic(req, w)
+  }
+
+  // ---- load-balanced names ---------------------------------------------------------------------------
+
+  private answerName(req: Request, w: ResponseWriter, idx: number, apex: boolean): void {
+    const q = req.query
+    // DNS-B is the parent side of N's delegation: DS is answered here, and there is none (insecure).
+    if (apex && q.qtype === RRType.DS) { w.reply(this.nodata()); return }
+    if (this.cacheVersion !== this.store.answerVersion || this.cache.size > MAX_CACHED) {
+      this.cache.clear()
+      this.cacheVersion = this.store.answerVersion
+    }
+    const now = this.now()
+    const ecs = this.state.ecs === 'use' ? q.edns?.ecs ?? null : null
+    let addr: Address | null
+    let maxLen: number
+    if (ecs && ecs.sourceLen > 0) {
+      // RFC 7871 §7.1.1: the subnet stands for the client; bits past SOURCE PREFIX-LENGTH are ignored.
+      addr = ecs.family === 4 ? ecs.address.readUInt32BE(0) : ecs.address
+      maxLen = ecs.sourceLen
+    } else {
+      addr = this.clientAddress(req.client.address)
+      maxLen = typeof addr === 'number' ? 32 : 128
+    }
+    this.choose(addr, maxLen, now)
+    const a = this.pickA
+    const b = this.pickB
+    let ecsOption: Buffer | undefined
+    if (ecs) {
+      // RFC 7871 §7.2.1: SCOPE = the prefix length the answer was chosen by; without a mapping the answer
+      // holds for the asked subnet only; SOURCE 0 asked for no tailoring, so scope 0.
+      const scopeLen = ecs.sourceLen === 0 ? 0 : this.pickLen >= 0 ? this.pickLen : ecs.sourceLen
+      ecsOption = encodeEcsOption({family: ecs.family, sourceLen: ecs.sourceLen, scopeLen, address: ecs.address})
+    }
+    if (this.state.mode === 'referral' && a >= 0) {
+      if (!apex) { w.reply(this.referralSpec(idx, a, b), ecsOption ? [ecsOption] : undefined); return }
+      const key = `r${q.qtype}|${idx}|${a}|${b}`
+      let c = this.cache.get(key)
+      if (!c) {
+        c = {p: new PreparedAnswer(this.names[idx]!, q.qtype, this.referralSpec(idx, a, b), q.qclass), until: Infinity}
+        this.cache.set(key, c)
+      }
+      w.prepared(c.p, ecsOption)
+      return
+    }
+    // Direct mode, or no DNS-LB at all: DNS-B answers N itself.
+    if (!apex) { w.reply({rcode: Rcode.NXDOMAIN, aa: true, authority: [this.soaRR(true)]}, ecsOption ? [ecsOption] : undefined); return }
+    if (q.qtype !== RRType.A && q.qtype !== RRType.AAAA) { w.reply(this.nodata(), ecsOption ? [ecsOption] : undefined); return }
+    const key = `d${q.qtype}|${idx}|${a}|${b}`
+    let c = this.cache.get(key)
+    if (!c || !(c.until > now)) {
+      const d = this.directSpec(idx, q.qtype === RRType.A ? 4 : 6, a, b, now)
+      if (!d) { w.reply(this.nodata(), ecsOption ? [ecsOption] : undefined); return }
+      c = {p: new PreparedAnswer(this.names[idx]!, q.qtype, d.spec, q.qclass), until: d.until}
+      this.cache.set(key, c)
+    }
+    w.prepared(c.p, ecsOption)
+  }
+
+  /** Sets pickA (the mapped LB), pickB (a second one) and pickLen (matched prefix length, -1: none). */
+  private choose(addr: Address | null, maxLen: number, now: number): void {
+    const store = this.store
+    let a = -1
+    let b = -1
+    let len = -1
+    if (addr !== null) {
+      const m = store.table.lookupSubnet(addr, maxLen, now)
+      if (m) {
+        len = m.prefixLen
+        for (let i = 0; i < m.count; i++) {
+          const id = m.lbs[i]!
+          if (!store.lbAlive(id, now)) continue
+          if (a < 0) a = id
+          else if (id !== a) { b = id; break }
+        }
+        if (a < 0) len = -1
+      }
+    }
+    if (a < 0) a = this.defaultLb(addr, now)
+    if (a >= 0 && b < 0) b = this.secondLb(addr, len, a, now)
+    this.pickA = a
+    this.pickB = b
+    this.pickLen = len
+  }
+
+  /** No mapping: the configured DNS-LB, else the busiest nearby, else one from the state; -1: answer directly. */
+  private defaultLb(addr: Address | null, now: number): number {
+    const nm = this.state.noMapping
+    if (nm === 'all-servers') return -1
+    if (typeof nm === 'object') {
+      const id = this.store.idOfLabel(nm.lb)
+      if (this.store.lbAlive(id, now)) return id
+    }
+    return this.fallbackLb(addr, -1, now)
+  }
+
+  /** The second DNS-LB: the configured backup, the next shorter matching prefix, the busiest nearby. */
+  private secondLb(addr: Address | null, len: number, a: number, now: number): number {
+    const store = this.store
+    if (this.state.backup) {
+      const id = store.idOfLabel(this.state.backup)
+      if (id !== a && store.lbAlive(id, now)) return id
+    }
+    if (addr !== null) {
+      for (let l = len - 1; l >= 1;) {
+        const m = store.table.lookupSubnet(addr, l, now)
+        if (!m) break
+        for (let i = 0; i < m.count; i++) {
+          const id = m.lbs[i]!
+          if (id !== a && store.lbAlive(id, now)) return id
+        }
+        l = m.prefixLen - 1
+      }
+    }
+    return this.fallbackLb(addr, a, now)
+  }
+
+  private fallbackLb(addr: Address | null, not: number, now: number): number {
+    const store = this.store
+    if (addr !== null) {
+      const id = store.table.busiestLbNear(addr)
+      if (id !== null && id !== not && store.lbAlive(id, now)) return id
+    }
+    for (const l of this.state.lbs) {
+      const id = store.idOfLabel(l.label)
+      if (id !== not && store.lbAlive(id, now)) return id
+    }
+    return -1
+  }
+
+  private clientAddress(text: string): Address | null {
+    const v4 = parseIPv4(text)
+    if (v4 >= 0) return v4
+    let end = text.indexOf('%')
+    if (end < 0) end = text.length
+    const b = this.scratch
+    if (!parseIPv6Into(text, b, 0, end)) return null
+    // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: map them as the IPv4 address they are.
+    if (b[10] === 0xff && b[11] === 0xff && b.subarray(0, 10).every((x) => x === 0)) {
+      return ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0
+    }
+    return b
+  }
+
+  /** N NS <label>.N for the LB pair, with in-bailiwick glue (ARCHITECTURE.md name layout). */
+  private referralSpec(idx: number, a: number, b: number): ResponseSpec {
+    const n = this.names[idx]!
+    const ttl = this.state.referralTtl
+    const authority: RR[] = []
+    const additional: RR[] = []
+    for (const id of b >= 0 ? [a, b] : [a]) {
+      const ns = `${this.store.labelOf(id)}.${n}`
+      authority.push({name: n, type: RRType.NS, ttl, data: ns})
+      for (const addr of this.store.table.lb(id)!.addrs) additional.push({name: ns, type: isIPv4(addr) ? RRType.A : RRType.AAAA, ttl, data: addr})
+    }
+    return {rcode: Rcode.NOERROR, aa: false, authority, additional}
+  }
+
+  /** The best server by the mapped LB's measurements (then the second's), else every server of N's pool. */
+  private directSpec(idx: number, family: 4 | 6, a: number, b: number, now: number): {spec: ResponseSpec; until: number} | null {
+    const n = this.names[idx]!
+    const type = family === 4 ? RRType.A : RRType.AAAA
+    const ttl = this.state.directTtl
+    const allowed = this.poolAddrs[idx] ?? null
+    for (const id of [a, b]) {
+      if (id < 0) continue
+      const m = this.store.measurementsOf(this.store.labelOf(id), now)
+      const best = m ? bestServer(m.servers, family, allowed) : null
+      if (best) return {spec: {rcode: Rcode.NOERROR, aa: true, answer: [{name: n, type, ttl, data: best}]}, until: m!.expiresAt}
+    }
+    const all = [...(allowed ?? [])].filter((x) => (family === 4) === isIPv4(x))
+    if (!all.length) return null
+    return {spec: {rcode: Rcode.NOERROR, aa: true, answer: all.map((x) => ({name: n, type, ttl, data: x}))}, until: Infinity}
+  }
+
+  // ---- whoami ------------------------------------------------------------------------------------------
+
+  /** `<anything>.whoami.<zone>`: the asker's address (A for IPv4, AAAA for IPv6, TXT always), TTL 0. */
+  private whoami(req: Request, w: ResponseWriter): void {
+    const q = req.query
+    let addr = req.client.address
+    let family = req.client.family
+    if (family === 6 && addr.startsWith('::ffff:') && isIPv4(addr.slice(7))) { addr = addr.slice(7); family = 4 }
+    const answer: RR[] = []
+    const any = q.qtype === RRType.ANY
+    if ((any || q.qtype === RRType.A) && family === 4) answer.push({name: q.qname, type: RRType.A, ttl: 0, data: addr})
+    if ((any || q.qtype === RRType.AAAA) && family === 6) answer.push({name: q.qname, type: RRType.AAAA, ttl: 0, data: addr})
+    if (any || q.qtype === RRType.TXT) answer.push({name: q.qname, type: RRType.TXT, ttl: 0, data: [addr]})
+    w.reply(answer.length ? {rcode: Rcode.NOERROR, aa: true, answer} : this.nodata())
+  }
+
+  // ---- the zone's own records ----------------------------------------------------------------------------
+
+  private answerStatic(req: Request, w: ResponseWriter): void {
+    const q = req.query
+    const key = q.qtype + '|' + q.qname
+    const hit = this.staticCache.get(key)
+    if (hit) { w.prepared(hit); return }
+    const spec = this.zone.lookup(q.qname, q.qtype)
+    const soa = this.soaData()
+    const withSoa = (rrs?: RR[]) => rrs?.map((r) => (r.type === RRType.SOA ? {...r, data: soa} : r))
+    const hasSoa = [...(spec.answer ?? []), ...(spec.authority ?? [])].some((r) => r.type === RRType.SOA)
+    if (hasSoa || spec.rcode !== Rcode.NOERROR) {
+      // The serial moves with every registration: SOA-bearing answers are encoded per query.
+      w.reply({...spec, answer: withSoa(spec.answer), authority: withSoa(spec.authority)})
+      return
+    }
+    const p = new PreparedAnswer(q.qname, q.qtype, spec, q.qclass)
+    if (this.staticCache.size < MAX_CACHED) this.staticCache.set(key, p)
+    w.prepared(p)
+  }
+
+  // ---- zone transfer -------------------------------------------------------------------------------------
+
+  /** AXFR over TCP to allowed keys (signed stream) or allowed addresses (unsigned); REFUSED otherwise. */
+  private transfer(req: Request, w: ResponseWriter): void {
+    const q = req.query
+    const header = (rcode: number) => encodeResponse(q, req.message, {rcode}, req.limit, q.edns ? {udpSize: OUR_UDP_SIZE, do: q.edns.do} : null)
+    const offset = findTsigOffset(req.message)
+    if (offset === TSIG_FORMERR) { w.raw(header(Rcode.FORMERR)); return }
+    let verified: VerifyOk | null = null
+    if (offset >= 0) {
+      const v = verify(req.message, offset, this.o.keyring(), {now: this.o.now ? Math.floor(this.o.now()) : undefined})
+      if (!v.ok) { w.raw(tsigErrorResponse(header(v.rcode), v)); return }
+      verified = v
+    }
+    const refuse = () => {
+      const r = header(Rcode.REFUSED)
+      w.raw(verified ? signResponse(r, verified).message : r)
+    }
+    if (q.qname !== this.state.zone || req.transport !== 'tcp') { refuse(); return }
+    const keys = this.state.transfer.keys
+    const allowed = verified
+      ? keys === undefined || keys.includes(verified.key.name)
+      : this.transferPrefixes.some((p) => {
+        const a = parseAddress(req.client.address)
+        return a !== null && prefixContains(p, a)
+      })
+    if (!allowed) { refuse(); return }
+    const now = this.now()
+    const soa = this.soaRR(false)
+    const zone = this.zone
+    const store = this.store
+    const ttl = this.state.ttl
+    function* records(): Generator<RR> {
+      yield soa
+      for (const r of zone.records()) if (r.type !== RRType.SOA) yield {name: r.name, type: r.type, ttl: r.ttl, data: r.data}
+      yield* store.transferRecords(now, ttl)
+    }
+    let messages = buildTransferMessages(q, req.message, records(), soa)
+    if (verified) {
+      const signer = createStreamSigner(verified.key, verified.mac)
+      messages = messages.map((m) => signer.sign(m).message)
+    }
+    w.stream(messages)
+  }
+}

@@ -1,0 +1,158 @@
+// Assembles DNS-B from b.json: the registration store (restored from its data file), group commit, the handler,
+// the pool mirror, the lease sweep and the announcement to DNS-A. `glb serve b` runs it through runRole.
+import {readFile} from 'node:fs/promises'
+import {parseListen} from '../../dns/listen-address.js'
+import {createKeyring, createTsigKey, type Keyring} from '../../dns/tsig-keyring.js'
+import {Opcode} from '../../dns/wire/constants.js'
+import {announceDnsB} from '../../registration/announce.js'
+import {writeStateFile} from '../../state/write-state-file.js'
+import type {UpdateOutcome} from '../update/update-responder.js'
+import {GroupCommit} from './group-commit.js'
+import {PoolMirror} from './pool-mirror.js'
+import {ReferralHandler} from './referral-handler.js'
+import {mappingsPath, type ReferralState} from './referral-state.js'
+import {RegistrationStore, type RegistrationData} from './registration-store.js'
+
+export interface ReferralRoleOptions {
+  /** b.json's path: the mapping data file lives beside it. */
+  stateFile: string
+  /** Unix seconds; tests move time with it. */
+  now?(): number
+  /** One line per notable event (pool changes, announcements, failed writes). */
+  log?(line: string): void
+  onUpdate?(outcome: UpdateOutcome): void
+  /** Skip the pool mirror's and announcement's network work (unit tests). */
+  offline?: boolean
+}
+
+/** A running DNS-B: what runRole needs, plus its parts for tests. */
+export interface ReferralRole {
+  handler: ReferralHandler
+  opcodes: number[]
+  store: RegistrationStore
+  commit: GroupCommit
+  dataFile: string
+  pools: PoolMirror | null
+  reload(state: ReferralState): void
+  close(): Promise<void>
+}
+
+/**
+ * Builds DNS-B. Restores the registrations from the data file (a missing file is an empty table; an
+ * unreadable one is an error, since starting empty would overwrite it with nothing on the next write).
+ */
+export async function createReferralRole(initial: ReferralState, o: ReferralRoleOptions): Promise<ReferralRole> {
+  const now = o.now ?? (() => Date.now() / 1000)
+  const log = o.log ?? (() => {})
+  let state = initial
+  const dataFile = mappingsPath(o.stateFile, state)
+  const data = await readData(dataFile)
+  let keyring: Keyring = keyringOf(state)
+  let handler: ReferralHandler | null = null
+  const store = new RegistrationStore({
+    zone: state.zone,
+    maxLeaseTtl: state.maxLeaseTtl,
+    updateKeys: state.updateKeys ? new Set(state.updateKeys) : null,
+    staticLbs: state.lbs,
+    staticRrset: (name, type) => handler!.staticRrset(name, type),
+    now,
+  }, data ?? undefined)
+  const commit = new GroupCommit(async () => {
+    try {
+      await writeStateFile(dataFile, store.toData(), {indent: 0})
+    } catch (err) {
+      log(`cannot save registrations: ${(err as Error).message}`)
+      throw err
+    }
+  })
+  handler = new ReferralHandler(store, state, {keyring: () => keyring, commit: () => commit.commit(), now: o.now, onUpdate: o.onUpdate})
+
+  let pools: PoolMirror | null = null
+  const startPools = async (s: ReferralState) => {
+    pools?.stop()
+    pools = null
+    if (!s.pools || o.offline) return
+    const p = s.pools
+    pools = new PoolMirror({
+      server: parseListen(p.server), zone: p.zone, names: p.names, refreshMs: p.refreshMs,
+      onChange: (next) => {
+        handler!.setPools(next)
+        log(`pools from DNS-A: ${[...next.values()].map((x) => `${x.pool} -> ${x.name} (${x.servers.length} servers)`).join(', ') || 'none'}`)
+      },
+      onError: (m) => log(m),
+    })
+    // Not awaited: a DNS-A that is down must not delay serving; the first fetch lands when it can.
+    void pools.start()
+  }
+  await startPools(state)
+
+  const sweep = setInterval(() => store.sweep(now()), state.sweepMs)
+  sweep.unref()
+
+  let announceTimer: NodeJS.Timeout | null = null
+  const announce = async () => {
+    const a = state.announce
+    if (!a || o.offline) return
+    const key = keyring.get(a.key)!
+    let ok = false
+    try {
+      const r = await announceDnsB({
+        server: parseListen(a.server), parentZone: a.zone, zone: state.zone, nsName: a.name, addrs: a.addrs, ttl: a.ttl, key,
+      })
+      ok = r.ok
+      log(`announced ${a.name} to DNS-A ${a.server}: ${r.ok ? 'accepted' : r.message}`)
+    } catch (err) {
+      log(`announcing to DNS-A ${a.server} failed: ${(err as Error).message}`)
+    }
+    // A failed announcement is retried soon; a good one is renewed at the interval.
+    announceTimer = setTimeout(() => void announce(), ok ? a.intervalMs : Math.min(a.intervalMs, 5000))
+    announceTimer.unref()
+  }
+  void announce()
+
+  return {
+    handler,
+    opcodes: [Opcode.QUERY, Opcode.UPDATE],
+    store,
+    commit,
+    dataFile,
+    get pools() { return pools },
+    reload(next: ReferralState) {
+      if (next.zone !== state.zone) {
+        log(`the zone changed from ${state.zone} to ${next.zone}: restart to serve it; kept the rest`)
+        next = {...next, zone: state.zone}
+      }
+      const poolsChanged = JSON.stringify(next.pools) !== JSON.stringify(state.pools)
+      state = next
+      keyring = keyringOf(next)
+      store.configure({maxLeaseTtl: next.maxLeaseTtl, updateKeys: next.updateKeys ? new Set(next.updateKeys) : null, staticLbs: next.lbs})
+      handler!.setState(next)
+      if (poolsChanged) void startPools(next)
+    },
+    async close() {
+      clearInterval(sweep)
+      if (announceTimer) clearTimeout(announceTimer)
+      pools?.stop()
+      await commit.idle()
+    },
+  }
+}
+
+async function readData(file: string): Promise<RegistrationData | null> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw new Error(`${file}: cannot read the registrations: ${(err as Error).message}`)
+  }
+  try {
+    return RegistrationStore.parseData(JSON.parse(text))
+  } catch (err) {
+    throw new Error(`${file}: the registrations file ${err instanceof SyntaxError ? 'is not valid JSON' : (err as Error).message}; fix or move it away (it is not overwritten)`)
+  }
+}
+
+function keyringOf(state: ReferralState): Keyring {
+  return createKeyring(state.keys.map((k) => createTsigKey(k.name, k.algorithm, Buffer.from(k.secret, 'base64'))))
+}
