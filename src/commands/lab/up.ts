@@ -1,0 +1,85 @@
+// `glb lab up`: run a whole GSLB lab on loopback in the foreground, and show what each ISP's clients get.
+import {Flags} from '@oclif/core'
+import {Exit, GlbCommand, GlbError} from '../../cli/base-command.js'
+
+export default class LabUp extends GlbCommand {
+  static override summary = 'Run a whole GSLB lab on loopback: lab root, DNS-A, DNS-Bs, DNS-LBs, ISP resolvers and content servers.'
+  static override description =
+    'Reads a topology (default: the one shipped in fixtures/lab.json), starts every role as a child process on its own 127.x address, ' +
+    'waits until each ISP resolver\'s clients get the server its DNS-LB measured as nearest, and prints that as a table. ' +
+    'The run folder holds every state file, log and the live latency matrix (edit it to move clients). Ctrl-C stops everything.'
+  static override examples = [
+    'sudo <%= config.bin %> lab up',
+    '<%= config.bin %> lab up --port 5300',
+    'sudo <%= config.bin %> lab up --isp unbound',
+    '<%= config.bin %> lab up --port 5300 --json',
+  ]
+  static override flags = {
+    topology: Flags.string({char: 't', description: 'topology file (default: the shipped fixtures/lab.json)'}),
+    port: Flags.integer({char: 'p', description: 'DNS port of every role (53 needs root; content servers use PORT+1 for HTTP)', min: 1, max: 65534}),
+    isp: Flags.string({description: 'ISP resolvers to start at each POP: glb, unbound, bind, or external (none: bring your own)', options: ['glb', 'unbound', 'bind', 'external'], default: 'glb'}),
+    dir: Flags.string({description: 'run folder for state files and logs (default: a new temp folder)'}),
+    timeout: Flags.integer({description: 'seconds to wait for convergence before showing the table anyway', default: 90, min: 1}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(LabUp)
+    const {Lab} = await import('../../lab/lab.js')
+    const {loadTopology, DEFAULT_TOPOLOGY} = await import('../../lab/topology.js')
+    const topologyFile = flags.topology ?? DEFAULT_TOPOLOGY
+    let topology
+    try {
+      topology = loadTopology(topologyFile)
+    } catch (err) {
+      throw new GlbError((err as Error).message, Exit.usage)
+    }
+    const port = flags.port ?? 53
+    if (port === 53 && process.getuid?.() !== 0) throw new GlbError('port 53 needs root: run with sudo, or pick a high port with --port 5300', Exit.usage)
+    const isp = flags.isp as 'glb' | 'unbound' | 'bind' | 'external'
+    if (isp === 'external' && flags.port === undefined) this.note('glb lab up: --isp external: start your own resolvers at the ISP addresses (see README)')
+
+    const spinner = this.interactive ? (await import('ora')).default({text: 'starting the lab', stream: process.stderr}).start() : null
+    const progress = (line: string) => { if (spinner) spinner.text = line; else if (!this.jsonEnabled()) this.note(`glb lab up: ${line}`) }
+    let failed: string | null = null
+    let lab
+    try {
+      lab = new Lab({
+        topology, topologyFile, port, isp, dir: flags.dir,
+        glb: [process.execPath, process.argv[1]!],
+        onProgress: progress,
+        onChildExit: (name, code, tail) => {
+          failed = `${name} exited (${code}): ${tail}`
+          this.note(`glb lab up: ${failed}`)
+        },
+      })
+    } catch (err) {
+      spinner?.stop()
+      throw new GlbError((err as Error).message, Exit.usage)
+    }
+    const stop = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    try {
+      await lab.start()
+      progress('waiting until every ISP gets its DNS-LB\'s choice')
+      const {converged, rows} = isp === 'external' ? {converged: false, rows: await lab.rows()} : await lab.waitConverged(flags.timeout * 1000)
+      spinner?.stop()
+      const report = lab.report(rows, converged)
+      if (this.jsonEnabled()) {
+        process.stdout.write(JSON.stringify(report) + '\n')
+      } else {
+        const {renderLabTable} = await import('../../lab/lab-table.js')
+        process.stdout.write(renderLabTable(report) + '\n')
+        this.note(`glb lab up: ${converged ? 'converged' : 'NOT converged yet (see the logs)'}; run folder ${lab.runDir}; Ctrl-C stops the lab`)
+      }
+      if (failed) throw new Error(failed)
+      await stop
+    } catch (err) {
+      spinner?.stop()
+      await lab.stop()
+      throw new GlbError(`lab: ${(err as Error).message} (logs in ${lab.runDir})`)
+    }
+    await lab.stop()
+  }
+}
