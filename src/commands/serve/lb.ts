@@ -1,5 +1,5 @@
 // `glb serve lb`: run a DNS-LB, the load-balancing server that answers with the content server nearest to it.
-import {GlbCommand, GlbError} from '../../cli/base-command.js'
+import {Flags, GlbCommand, GlbError} from '../../cli/base-command.js'
 import {serveFlags} from '../../cli/serve-flags.js'
 import type {DnsLoadBalancer} from '../../roles/balancer/dns-load-balancer.js'
 
@@ -11,7 +11,10 @@ export default class ServeLb extends GlbCommand {
     'sudo <%= config.bin %> serve lb --state fixtures/lb1.json --log-queries',
     'dig @127.0.1.1 _explain.www.glb.example.test. TXT +short',
   ]
-  static override flags = {...serveFlags}
+  static override flags = {
+    ...serveFlags,
+    metrics: Flags.string({description: 'serve Prometheus metrics at http://ADDR:PORT/metrics (queries, probe RTT/up/loss per server, registrations)'}),
+  }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(ServeLb)
@@ -19,6 +22,9 @@ export default class ServeLb extends GlbCommand {
     const {balancerStateSchema} = await import('../../roles/balancer/balancer-state.js')
     const {DnsLoadBalancer: Balancer} = await import('../../roles/balancer/dns-load-balancer.js')
     const {registrationClient} = await import('../../roles/balancer/registration-client.js')
+    const {createMetrics, serveMetrics} = await import('../../observe/index.js')
+    const metrics = flags.metrics ? createMetrics() : undefined
+    let metricsServer: Promise<{close(): Promise<void>} | undefined> = Promise.resolve(undefined)
     const json = this.jsonEnabled()
     const say = (level: string, message: string) => {
       if (json) process.stderr.write(JSON.stringify({role: 'dns-lb', level, message}) + '\n')
@@ -40,13 +46,24 @@ export default class ServeLb extends GlbCommand {
         nsid,
         build: async (state) => {
           const listen = flags.listen?.length ? flags.listen : state.listen?.length ? state.listen : ['127.0.0.1:53']
-          const built = await Balancer.create({state, stateFile: flags.state, listen, log: say, registrationClient: registrationClient()})
+          const built = await Balancer.create({state, stateFile: flags.state, listen, log: say, registrationClient: registrationClient(), metrics})
           lb = built
-          return {handler: built.handler, reload: (next) => built.reload(next), close: () => built.close()}
+          return {
+            handler: built.handler,
+            reload: (next) => built.reload(next),
+            close: async () => {
+              await built.close()
+              await (await metricsServer.catch(() => undefined))?.close()
+            },
+          }
         },
         onListening: (server) => {
           // Probing and registration start once answers can be served (a failed bind starts nothing).
           lb?.start()
+          if (metrics && flags.metrics) {
+            metricsServer = serveMetrics(flags.metrics, metrics.registry)
+            metricsServer.catch((err: Error) => say('error', err.message))
+          }
           if (json) process.stdout.write(JSON.stringify({role: 'dns-lb', label: first.label, zone: first.zone, listening: server.addresses}) + '\n')
           else this.note(`glb serve lb: ${first.label} for ${first.zone} listening on ${describeListen(server)}`)
         },

@@ -1,6 +1,7 @@
 // DNS-LB's Handler: the apex A/AAAA from the current choice, SOA/NS/glue and negative answers from its zone,
 // and `_explain.<zone> TXT` for allowed clients. The query path is a map lookup and a copy.
-import {Rcode, RRType} from '../../dns/wire/constants.js'
+import {Rcode, RRType, rcodeName, typeName} from '../../dns/wire/constants.js'
+import type {RoleMetrics} from '../../observe/metrics.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import {PreparedAnswer} from '../../dns/response.js'
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
@@ -18,7 +19,7 @@ export interface ExplainSource {
 export class BalancerHandler implements Handler {
   private explainName: string
 
-  constructor(private answers: AnswerSet, private readonly explainer: ExplainSource) {
+  constructor(private answers: AnswerSet, private readonly explainer: ExplainSource, private readonly metrics?: RoleMetrics) {
     this.explainName = `_explain.${answers.inputs.origin}`
   }
 
@@ -34,6 +35,33 @@ export class BalancerHandler implements Handler {
   }
 
   serveDNS(req: Request, w: ResponseWriter): void {
+    const q = req.query
+    // The hot path: a prepared answer for (qtype, qname), counted by a pre-bound handle when metrics are on.
+    if (q.qclass === 1) {
+      const hit = this.answers.get(q.qtype, q.qname)
+      if (hit) {
+        this.metrics?.countQuery(qtypeLabel(q.qtype), rcodeName(hit.rcode))
+        return w.prepared(hit)
+      }
+    }
+    if (this.metrics) return this.counted(req, w, this.metrics)
+    this.answer(req, w)
+  }
+
+  // Off the hot path, counting wraps the writer: the rcode is whatever the answer carried.
+  private counted(req: Request, w: ResponseWriter, m: RoleMetrics): void {
+    const qtype = qtypeLabel(req.query.qtype)
+    const count = (rcode: number) => m.countQuery(qtype, rcodeName(rcode))
+    this.answer(req, {
+      prepared: (a, extra) => (count(a.rcode), w.prepared(a, extra)),
+      reply: (spec, options) => (count(spec.rcode), w.reply(spec, options)),
+      raw: (message) => (count(message[3]! & 0xf), w.raw(message)),
+      stream: (messages) => w.stream(messages),
+      drop: () => w.drop(),
+    })
+  }
+
+  private answer(req: Request, w: ResponseWriter): void {
     const {qname, qtype, qclass} = req.query
     const answers = this.answers
     if (qclass === 1) {
@@ -57,6 +85,13 @@ export class BalancerHandler implements Handler {
     // TTL 0: an explanation is about this moment and must never be cached by a resolver in between.
     w.reply({rcode: Rcode.NOERROR, aa: true, answer: [{name: req.query.qname, type: RRType.TXT, ttl: 0, data: strings}]})
   }
+}
+
+/** Types counted by name in dns_queries_total; the rest are "OTHER" (label values stay a small set). */
+const COUNTED_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.NS, RRType.SOA, RRType.TXT, RRType.CNAME, RRType.MX, RRType.DS, RRType.ANY, 65])
+
+function qtypeLabel(qtype: number): string {
+  return COUNTED_TYPES.has(qtype) ? typeName(qtype) : 'OTHER'
 }
 
 function qtypeIsNot(qtype: number, wanted: number): boolean {

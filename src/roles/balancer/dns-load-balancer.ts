@@ -3,6 +3,7 @@
 import net from 'node:net'
 import {parseListen} from '../../dns/listen-address.js'
 import {createTsigKey} from '../../dns/tsig-keyring.js'
+import type {GlbMetrics} from '../../observe/metrics.js'
 import {createProber, DEFAULT_PORTS} from '../../probe/create-prober.js'
 import {probeTarget} from '../../probe/prober.js'
 import type {ProbeTarget, Sample} from '../../probe/prober.js'
@@ -35,6 +36,8 @@ export interface BalancerOptions {
   log?: LogFn
   /** The DNS operations for discovery and registration; needed when the state has a `dnsb` block. */
   registrationClient?: RegistrationClient
+  /** Shared metrics: queries by type and rcode, probe gauges per server, registration outcomes. */
+  metrics?: GlbMetrics
   /** Called after each change of the answer (tests count flaps with it). */
   onAnswerChange?: (answer: {A: string[]; AAAA: string[]; servfail: {A: boolean; AAAA: boolean}}) => void
 }
@@ -86,7 +89,7 @@ export class DnsLoadBalancer {
     this.allow = new ClientAllowList(o.state.explain.allow)
     this.selection = this.runSelect()
     const answers = new AnswerSet(this.answerInputs(this.selection))
-    this.handler = new BalancerHandler(answers, {allows: (a) => this.allow.allows(a), explain: () => this.explain()})
+    this.handler = new BalancerHandler(answers, {allows: (a) => this.allow.allows(a), explain: () => this.explain()}, o.metrics?.forRole('lb'))
   }
 
   /** Builds the DNS-LB from its state and its persisted measurements (read here; nothing is sent yet). */
@@ -279,6 +282,8 @@ export class DnsLoadBalancer {
       if (after.has(a)) continue
       this.table.delete(a)
       this.median.delete(a)
+      const m = this.o.metrics
+      if (m) for (const g of [m.probeRttSeconds, m.probeUp, m.probeLoss]) g.remove({server: a})
     }
     if (this.scheduler) {
       const port = this.probePort()
@@ -333,6 +338,14 @@ export class DnsLoadBalancer {
     this.stats.samples++
     this.dirty = true
     const changed = this.table.ingest(target.address, this.median.filter(target.address, sample))
+    const m = this.o.metrics
+    const h = m && this.table.get(target.address)
+    if (m && h) {
+      const server = {server: target.address}
+      if (h.srttMs !== null) m.probeRttSeconds.set(server, h.srttMs / 1000)
+      if (h.up !== null) m.probeUp.set(server, h.up ? 1 : 0)
+      m.probeLoss.set(server, h.loss ?? 0)
+    }
     if (changed || (this.warming && this.allMeasured())) this.recompute()
   }
 
@@ -376,6 +389,7 @@ export class DnsLoadBalancer {
       pushIntervalMs: Math.min(s.measurements.interval, (s.dnsb.lease * 1000) / 2),
       problems: this.problems,
       log: (m) => this.log('info', m),
+      count: (operation, ok) => this.o.metrics?.registrations.inc({result: ok ? 'ok' : 'error', reason: operation}),
     })
     this.registrar.start()
   }

@@ -60,6 +60,8 @@ export interface RegistrarOptions {
   timeoutMs?: number
   problems: ProblemLog
   log: (message: string) => void
+  /** Counts each attempt's outcome (metrics): operation is discovery, register, deregister or push. */
+  count?: (operation: 'discovery' | 'register' | 'deregister' | 'push', ok: boolean) => void
   /** First retry delay after a failure; doubles up to the discovery interval. Default 1000. */
   retryMs?: number
 }
@@ -148,6 +150,7 @@ export class EgressRegistrar {
       const egress = await this.track(this.o.client.discoverEgress({resolver, port, zone, source: this.o.source, timeoutMs: this.timeoutMs}))
       if (this.stopped) return
       this.stats.discoveries++
+      this.o.count?.('discovery', true)
       this.discoveryFailures = 0
       this.o.problems.ok('discovery', `discovery through ${resolver} works again: egress ${egress}`)
       if (egress !== this.egress) {
@@ -158,6 +161,7 @@ export class EgressRegistrar {
       }
     } catch (err) {
       this.discoveryFailures++
+      this.o.count?.('discovery', false)
       next = this.backoff(this.discoveryFailures)
       this.o.problems.fail('discovery', `cannot discover the egress of resolver ${resolver}:${port}: ${(err as Error).message} (retrying with backoff)`)
     }
@@ -190,6 +194,7 @@ export class EgressRegistrar {
       if (this.stopped) return
       if (egress !== this.egress) return // moved meanwhile: the newer registration owns the timer
       this.stats.registrations++
+      this.o.count?.('register', true)
       p.failures = 0
       p.registered = {prefix, at: Date.now()}
       this.o.problems.ok(key, `registration with DNS-B ${p.target.server} works again`)
@@ -197,6 +202,7 @@ export class EgressRegistrar {
       next = Math.max(1000, (this.o.lease * 1000) / 2)
     } catch (err) {
       if (egress !== this.egress) return
+      this.o.count?.('register', false)
       p.failures++
       next = Math.min(this.backoff(p.failures), Math.max(1000, (this.o.lease * 1000) / 4))
       this.o.problems.fail(key, `cannot register ${prefix} -> ${this.o.lb.label} with DNS-B ${p.target.server}: ${(err as Error).message} (retrying with backoff)`)
@@ -208,7 +214,9 @@ export class EgressRegistrar {
     try {
       await this.track(this.o.client.deregister({...p.target, prefix, lb: this.o.lb, source: this.o.source, timeoutMs: this.timeoutMs}))
       this.stats.deregistrations++
+      this.o.count?.('deregister', true)
     } catch (err) {
+      this.o.count?.('deregister', false)
       // Best effort: the stale entry expires with its lease anyway.
       this.o.problems.fail(`deregister ${p.target.server}`, `cannot remove the old registration ${prefix} from DNS-B ${p.target.server}: ${(err as Error).message} (it expires with its lease)`)
     }
@@ -221,10 +229,12 @@ export class EgressRegistrar {
     try {
       await this.track(this.o.client.pushMeasurements({...p.target, lb: this.o.lb, measurements: this.o.measurements(), lease: this.o.lease, source: this.o.source, timeoutMs: this.timeoutMs}))
       this.stats.pushes++
+      this.o.count?.('push', true)
       p.pushFailures = 0
       this.o.problems.ok(key, `pushing measurements to DNS-B ${p.target.server} works again`)
     } catch (err) {
       p.pushFailures++
+      this.o.count?.('push', false)
       next = Math.min(next, this.backoff(p.pushFailures))
       this.o.problems.fail(key, `cannot push measurements to DNS-B ${p.target.server}: ${(err as Error).message} (retrying with backoff)`)
     }

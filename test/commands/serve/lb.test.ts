@@ -27,8 +27,8 @@ interface Served {
 }
 
 /** Starts `glb serve lb` and resolves once it printed its --json "listening" line. */
-async function serve(stateFile: string): Promise<Served> {
-  const child = spawn(process.execPath, ['bin/dev.js', 'serve', 'lb', '--state', stateFile, '--json'], {cwd: root, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+async function serve(stateFile: string, extra: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, ['bin/dev.js', 'serve', 'lb', '--state', stateFile, '--json', ...extra], {cwd: root, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
   const s: Served = {child, stdout: [], stderr: [], exited: new Promise((r) => child.on('close', (code) => r(code)))}
   child.stderr!.setEncoding('utf8').on('data', (d: string) => s.stderr.push(...d.split('\n').filter(Boolean)))
   await new Promise<void>((resolve, reject) => {
@@ -74,7 +74,7 @@ test('serves the nearest server with NSID and explain, reloads on SIGHUP, persis
   let cs = await startContentServers({matrix: {servers: {[S1]: {from: {[LB]: 40}}, [S2]: {from: {[LB]: 5}}}}, addresses: [S1, S2], ports: {http: HTTP_PORT, udp: null, dns: null}})
   let s: Served | undefined
   try {
-    s = await serve(stateFile)
+    s = await serve(stateFile, ['--metrics', `${LB}:28351`])
     let answer = ''
     for (let i = 0; i < 60 && answer !== S2; i++) {
       answer = (await dig(['+short', 'www.glb.example.test', 'A'])).stdout.trim()
@@ -89,6 +89,14 @@ test('serves the nearest server with NSID and explain, reloads on SIGHUP, persis
     const explain = await dig(['+short', '_explain.www.glb.example.test', 'TXT'])
     assert.match(explain.stdout, /^"answer=127\.0\.51\.12 policy=lowest-score ttl=5 /)
     assert.match(explain.stdout, /"127\.0\.51\.12 srtt=[\d.]+ms spread=[\d.]+ms loss=0% up score=[\d.]+ chosen/)
+
+    // Metrics: queries by type and rcode, probe figures per server.
+    const text = await (await fetch(`http://${LB}:28351/metrics`)).text()
+    const queries = Number(/dns_queries_total\{role="lb",qtype="A",rcode="NOERROR"\} (\d+)/.exec(text)?.[1] ?? 0)
+    assert.ok(queries >= 2, `dns_queries_total A NOERROR = ${queries}`)
+    const rtt = Number(/probe_rtt_seconds\{server="127\.0\.51\.12"\} ([\d.e-]+)/.exec(text)?.[1] ?? NaN)
+    assert.ok(rtt >= 0.004 && rtt < 0.03, `probe_rtt_seconds ${rtt}`)
+    assert.match(text, /probe_up\{server="127\.0\.51\.11"\} 1/)
 
     // A reload (SIGHUP) with a new answer TTL takes effect without a restart.
     writeState(stateFile, {ttl: 17})
