@@ -1,18 +1,30 @@
 // DNS-A's Handler: answers from its zones, REFUSED outside them, with answers prepared once per name and type.
-import {Rcode, RRType} from '../../dns/wire/constants.js'
+import {RRClass, Rcode, RRType} from '../../dns/wire/constants.js'
 import {isSubdomain} from '../../dns/wire/name.js'
-import {PreparedAnswer, type ResponseSpec} from '../../dns/response.js'
+import {PreparedAnswer} from '../../dns/response.js'
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
 import type {Zone} from './zone.js'
 
 /**
- * Serves a set of zones. Answers for names that exist are prepared on first use and kept until the zones are
- * replaced (setZones), so the hot path is a map lookup and a copy. NXDOMAIN answers depend on the asked
- * name, so they are encoded per query (and never fill memory with names chosen by a client).
+ * Types worth preparing an answer for even where the name has none (their NODATA is asked often): the address
+ * types, what qname minimisation and validating resolvers ask, and the usual service types.
+ */
+const COMMON_TYPES = new Set<number>([
+  RRType.A, RRType.AAAA, RRType.NS, RRType.SOA, RRType.CNAME, RRType.MX, RRType.TXT, RRType.PTR, RRType.SRV,
+  RRType.DS, RRType.ANY, 64 /* SVCB */, 65 /* HTTPS */, 257 /* CAA */,
+])
+
+/**
+ * Serves a set of zones. Answers for names the zones hold are prepared on first use and kept until the zones
+ * are replaced (setZones), so the hot path is two map lookups and a copy. Everything whose content depends on
+ * a name the client made up (NXDOMAIN, a referral for a name below a cut, a wildcard answer) is encoded per
+ * query instead, so a client cannot fill memory with prepared answers; so are rare types on existing names.
  */
 export class AuthorityHandler implements Handler {
   private zones: Zone[] = []
-  private prepared = new Map<string, PreparedAnswer>()
+  /** qtype -> qname -> answer: two lookups with the strings the reader already made, no key built per query. */
+  private prepared = new Map<number, Map<string, PreparedAnswer>>()
+  private preparedCount = 0
   private static readonly MAX_PREPARED = 100_000
 
   constructor(zones: Zone[]) {
@@ -24,6 +36,7 @@ export class AuthorityHandler implements Handler {
     // Longest origin first, so the most specific zone wins.
     this.zones = [...zones].sort((a, b) => b.origin.length - a.origin.length)
     this.prepared = new Map()
+    this.preparedCount = 0
   }
 
   /** The zone that holds `qname`, if any. */
@@ -33,17 +46,22 @@ export class AuthorityHandler implements Handler {
 
   serveDNS(req: Request, w: ResponseWriter): void {
     const {qname, qtype, qclass} = req.query
-    if (qclass !== 1 && qclass !== 255) { w.reply({rcode: Rcode.REFUSED}); return }
-    const key = qtype + '|' + qname
-    const hit = this.prepared.get(key)
+    // Class ANY is answered as IN (the only class we hold); the question is copied back as asked.
+    if (qclass !== RRClass.IN && qclass !== RRClass.ANY) { w.reply({rcode: Rcode.REFUSED}); return }
+    const hit = this.prepared.get(qtype)?.get(qname)
     if (hit) { w.prepared(hit); return }
     const zone = this.zoneFor(qname)
     if (!zone) { w.reply({rcode: Rcode.REFUSED}); return }
+    // Zone transfers are not offered by DNS-A (RFC 5936 §4: REFUSED when not permitted).
     if (qtype === RRType.AXFR || qtype === RRType.IXFR) { w.reply({rcode: Rcode.REFUSED}); return }
-    const spec: ResponseSpec = zone.lookup(qname, qtype)
-    if (spec.rcode === Rcode.NXDOMAIN || this.prepared.size >= AuthorityHandler.MAX_PREPARED) { w.reply(spec); return }
+    const spec = zone.lookup(qname, qtype)
+    const bounded = zone.knows(qname) && (COMMON_TYPES.has(qtype) || zone.has(qname, qtype))
+    if (!bounded || this.preparedCount >= AuthorityHandler.MAX_PREPARED) { w.reply(spec); return }
     const p = new PreparedAnswer(qname, qtype, spec)
-    this.prepared.set(key, p)
+    let byName = this.prepared.get(qtype)
+    if (!byName) { byName = new Map(); this.prepared.set(qtype, byName) }
+    byName.set(qname, p)
+    this.preparedCount++
     w.prepared(p)
   }
 }

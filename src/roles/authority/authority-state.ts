@@ -14,7 +14,7 @@ const soaSchema = z.object({
   retry: ttl.default(600),
   expire: ttl.default(86400),
   minimum: ttl.default(60),
-})
+}).strict()
 
 const recordSchema = z.object({
   name: z.string({error: 'a name relative to the zone ("www", "@") or absolute ("www.example.com.")'}),
@@ -23,22 +23,22 @@ const recordSchema = z.object({
   data: z.union([
     z.string(),
     z.array(z.string()),
-    z.object({preference: z.number().int().min(0).max(65535), exchange: z.string()}),
+    z.object({preference: z.number().int().min(0).max(65535), exchange: z.string()}).strict(),
   ], {error: 'record data: a string, a list of strings (TXT), or {preference, exchange} (MX)'}),
-})
+}).strict()
 
 const serverSchema = z.object({
   address: ipAddress,
   weight: z.number().positive().optional(),
   cost: z.number().min(0).optional(),
   capacity: z.number().positive().optional(),
-})
+}).strict()
 
 /** One pool: the load-balanced name it serves and the content servers behind it. */
 const poolSchema = z.object({
   name: dnsName,
   servers: z.array(serverSchema).min(1, {error: 'at least one content server'}),
-})
+}).strict()
 
 export const authorityStateSchema = z.object({
   listen: z.array(z.string()).optional(),
@@ -47,16 +47,33 @@ export const authorityStateSchema = z.object({
     ttl: ttl.default(300),
     soa: soaSchema,
     records: z.array(recordSchema).default([]),
-  })).min(1, {error: 'at least one zone'}),
+  }).strict()).min(1, {error: 'at least one zone'}),
   pools: z.record(z.string().regex(/^[a-z0-9_-]{1,63}$/i, {error: 'a pool name: one DNS label'}), poolSchema).default({}),
   keys: z.array(tsigKey).default([]),
   /** Keys allowed to update names in a zone (DNS-B announcing itself updates the delegation). */
-  updatePolicy: z.array(z.object({key: dnsName, zone: dnsName, names: z.array(z.string()).default([])})).default([]),
-}).superRefine((s, ctx) => {
+  updatePolicy: z.array(z.object({key: dnsName, zone: dnsName, names: z.array(z.string()).default([])}).strict()).default([]),
+}).strict().superRefine((s, ctx) => {
+  const origins = new Set<string>()
   s.zones.forEach((zone, zi) => {
+    if (origins.has(zone.origin)) ctx.addIssue({code: 'custom', message: `a zone not listed twice (${zone.origin} is)`, path: ['zones', zi, 'origin']})
+    origins.add(zone.origin)
+    // RFC 1034 §3.6.2 / RFC 2181 §10.1: a name with a CNAME has no other data, and only one CNAME.
+    const cnames = new Set<string>()
+    const others = new Set<string>()
     zone.records.forEach((r, ri) => {
       const problem = checkRecord(zone.origin, r)
-      if (problem) ctx.addIssue({code: 'custom', message: problem.expected, path: ['zones', zi, 'records', ri, problem.field]})
+      if (problem) {
+        ctx.addIssue({code: 'custom', message: problem.expected, path: ['zones', zi, 'records', ri, problem.field]})
+        return
+      }
+      const owner = ownerName(zone.origin, r.name)!
+      const isCname = typeFromName(r.type) === RRType.CNAME
+      if (isCname && (cnames.has(owner) || others.has(owner) || owner === zone.origin)) {
+        ctx.addIssue({code: 'custom', message: `a CNAME only where ${owner} has no other record (RFC 1034 §3.6.2; the apex has SOA and NS)`, path: ['zones', zi, 'records', ri, 'type']})
+      } else if (!isCname && cnames.has(owner)) {
+        ctx.addIssue({code: 'custom', message: `no record beside the CNAME of ${owner} (RFC 1034 §3.6.2)`, path: ['zones', zi, 'records', ri, 'type']})
+      }
+      ;(isCname ? cnames : others).add(owner)
     })
   })
 })
@@ -85,8 +102,9 @@ function checkRecord(origin: string, r: z.output<typeof recordSchema>): {field: 
     case RRType.NS: case RRType.CNAME: case RRType.PTR:
       return typeof d === 'string' && typeof normalizeDnsName(d) === 'string' ? null : {field: 'data', expected: 'a DNS name'}
     case RRType.TXT:
-      return (typeof d === 'string' || Array.isArray(d)) && [d].flat().every((s) => Buffer.byteLength(s, 'latin1') <= 255)
-        ? null : {field: 'data', expected: 'a string or list of strings of at most 255 characters'}
+      // Octets are written as latin1, so a character above U+00FF would be changed on the wire: refuse it.
+      return (typeof d === 'string' || (Array.isArray(d) && d.length > 0)) && [d].flat().every((s) => s.length <= 255 && /^[\x00-\xff]*$/.test(s))
+        ? null : {field: 'data', expected: 'a string or a non-empty list of strings of at most 255 Latin-1 characters'}
     case RRType.MX:
       return typeof d === 'object' && !Array.isArray(d) && typeof normalizeDnsName(d.exchange) === 'string' ? null : {field: 'data', expected: '{preference, exchange}'}
   }

@@ -16,7 +16,10 @@ export interface ZoneRecord {
 
 const MAX_CNAME_CHAIN = 8
 
-/** Names NODATA/NXDOMAIN answers use: RFC 2308 §3, negative TTL = min(SOA TTL, SOA MINIMUM). */
+/**
+ * One zone's records and the lookup over them. Negative answers carry the SOA with the RFC 2308 §5 negative
+ * TTL, min(SOA TTL, SOA MINIMUM).
+ */
 export class Zone {
   readonly origin: string
   readonly soa: SoaData
@@ -26,6 +29,7 @@ export class Zone {
   private readonly existing = new Set<string>()
   /** Delegation points: names below the apex that own NS records. */
   private readonly cuts = new Set<string>()
+  private hasWildcards = false
 
   constructor(origin: string, soa: SoaData, soaTtl: number, records: ZoneRecord[]) {
     this.origin = origin
@@ -44,6 +48,7 @@ export class Zone {
     // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins.
     set.push({...r, ttl: set.length ? set[0]!.ttl : r.ttl})
     if (r.type === RRType.NS && r.name !== this.origin) this.cuts.add(r.name)
+    if (r.name.startsWith('*.')) this.hasWildcards = true
     for (let n = r.name; ; n = parentName(n)) {
       this.existing.add(n)
       if (n === this.origin || n === '.') break
@@ -85,7 +90,7 @@ export class Zone {
   /** A referral to the child zone at `cut`: NS in authority, glue for NS names inside this zone. */
   referral(cut: string): ResponseSpec {
     const ns = this.rrset(cut, RRType.NS) ?? []
-    return {rcode: Rcode.NOERROR, aa: false, authority: ns.map(toRR), additional: this.glueFor(ns)}
+    return {rcode: Rcode.NOERROR, aa: false, authority: ns.map((r) => toRR(r)), additional: this.glueFor(ns)}
   }
 
   /** A/AAAA records for NS or MX targets that this zone holds (glue, or helpful additional data). */
@@ -101,39 +106,69 @@ export class Zone {
 
   /**
    * Answers (qname, qtype) from this zone per RFC 1034 §4.3.2: referral below a cut, answer, CNAME (followed
-   * inside the zone), NODATA, or NXDOMAIN. ANY gets one RRset (RFC 8482 §4.2), never the whole node.
+   * inside the zone), NODATA, or NXDOMAIN; names that do not exist are matched against a wildcard (RFC 4592).
+   * ANY gets one RRset (RFC 8482 §4.2), never the whole node. After a CNAME the rcode and the negative SOA are
+   * those of the last name of the chain, with the chain in the answer (RFC 6604 §3, RFC 2308 §2.1-2.2).
    */
   lookup(qname: string, qtype: number): ResponseSpec {
     const cut = this.findCut(qname)
     if (cut && !(cut === qname && qtype === RRType.DS)) return this.referral(cut)
     const answer: RR[] = []
+    const seen: string[] = []
     let name = qname
-    for (let hops = 0; hops <= MAX_CNAME_CHAIN; hops++) {
-      const node = this.nodes.get(name)
+    for (;;) {
+      seen.push(name)
+      const node = this.nodes.get(name) ?? this.wildcardFor(name)
       if (!node) {
-        if (answer.length) return {rcode: Rcode.NOERROR, aa: true, answer}
-        if (this.existing.has(name)) return this.nodata()
-        return {rcode: Rcode.NXDOMAIN, aa: true, authority: [this.negativeSoa()]}
+        if (this.existing.has(name)) return this.nodata(answer)
+        return {rcode: Rcode.NXDOMAIN, aa: true, answer, authority: [this.negativeSoa()]}
       }
       const set = qtype === RRType.ANY ? pickAny(node) : node.get(qtype)
       if (set && set.length) {
-        answer.push(...set.map(toRR))
+        for (const r of set) answer.push(toRR(r, name))
         const additional = set[0]!.type === RRType.NS || set[0]!.type === RRType.MX ? this.glueFor(set) : []
         return {rcode: Rcode.NOERROR, aa: true, answer, additional}
       }
       const cname = node.get(RRType.CNAME)
-      if (!cname || qtype === RRType.CNAME) return answer.length ? {rcode: Rcode.NOERROR, aa: true, answer} : this.nodata()
-      answer.push(toRR(cname[0]!))
+      if (!cname || qtype === RRType.CNAME) return this.nodata(answer)
+      answer.push(toRR(cname[0]!, name))
       const target = cname[0]!.data as string
-      // Follow the chain only while it stays in this zone and above any cut; the resolver does the rest.
-      if (!isSubdomain(target, this.origin) || this.findCut(target)) return {rcode: Rcode.NOERROR, aa: true, answer}
+      // Follow the chain only while it stays in this zone, above any cut, and does not loop; past that the
+      // resolver goes on from the last CNAME (RFC 1034 §4.3.2 step 3a).
+      if (seen.length > MAX_CNAME_CHAIN || seen.includes(target) || !isSubdomain(target, this.origin) || this.findCut(target)) {
+        return {rcode: Rcode.NOERROR, aa: true, answer}
+      }
       name = target
     }
-    return {rcode: Rcode.NOERROR, aa: true, answer}
   }
 
-  nodata(): ResponseSpec {
-    return {rcode: Rcode.NOERROR, aa: true, authority: [this.negativeSoa()]}
+  /** True when `name` is in the zone's tree (records or descendants): the names whose answers are bounded. */
+  knows(name: string): boolean {
+    return this.existing.has(name)
+  }
+
+  /** True when `name` owns an RRset of `type` here. */
+  has(name: string, type: number): boolean {
+    return this.nodes.get(name)?.has(type) ?? false
+  }
+
+  /**
+   * RFC 4592 §3.3.1: for a name that does not exist, the wildcard `*.<closest encloser>`, if the zone has one.
+   * The closest encloser is the longest existing ancestor; a wildcard never matches across an existing name.
+   */
+  private wildcardFor(name: string): Map<number, ZoneRecord[]> | undefined {
+    if (!this.hasWildcards || this.existing.has(name)) return undefined
+    let encloser = parentName(name)
+    while (!this.existing.has(encloser)) {
+      if (encloser === this.origin || encloser === '.') return undefined
+      encloser = parentName(encloser)
+    }
+    return this.nodes.get(encloser === '.' ? '*.' : '*.' + encloser)
+  }
+
+  /** NODATA: NOERROR, the SOA for negative caching, and the CNAME chain that led here, if any. */
+  nodata(answer: RR[] = []): ResponseSpec {
+    return {rcode: Rcode.NOERROR, aa: true, answer, authority: [this.negativeSoa()]}
   }
 }
 
@@ -146,6 +181,7 @@ function pickAny(node: Map<number, ZoneRecord[]>): ZoneRecord[] | undefined {
   return node.values().next().value
 }
 
-export function toRR(r: ZoneRecord): RR {
-  return {name: r.name, type: r.type, ttl: r.ttl, data: r.data}
+/** A zone record as the writer takes it; `owner` replaces the name when a wildcard synthesised it. */
+export function toRR(r: ZoneRecord, owner: string = r.name): RR {
+  return {name: owner, type: r.type, ttl: r.ttl, data: r.data}
 }
