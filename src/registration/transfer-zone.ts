@@ -1,6 +1,6 @@
 // A zone transfer client (RFC 5936 AXFR over TCP), TSIG-signed and verified message by message (RFC 8945 §5.3.1).
 import {buildQuery, exchangeTcpStream, ExchangeError} from '../dns/client.js'
-import {sign} from '../dns/tsig.js'
+import {parseTsigRecord, sign, TsigErrorCode} from '../dns/tsig.js'
 import {createStreamVerifier} from '../dns/tsig-stream.js'
 import type {TsigKey} from '../dns/tsig-keyring.js'
 import {RRType, rcodeName} from '../dns/wire/constants.js'
@@ -19,6 +19,8 @@ export interface TransferOptions {
   source?: string
 }
 
+const TSIG_ERRORS = new Map<number, string>(Object.entries(TsigErrorCode).map(([k, v]) => [v, k]))
+
 /** The zone's records in transfer order: the SOA first, the closing SOA removed. */
 export async function transferZone(o: TransferOptions): Promise<WireRecord[]> {
   const zone = canonicalName(o.zone)
@@ -35,7 +37,10 @@ export async function transferZone(o: TransferOptions): Promise<WireRecord[]> {
   const isLast = (msg: Buffer, index: number): boolean => {
     const m = readMessage(msg)
     if (m.rcode !== 0) {
-      refused = rcodeName(m.rcode)
+      // A TSIG failure is NOTAUTH with the reason in the TSIG's Error field (RFC 8945 §5.3.2).
+      const t = m.tsigOffset >= 0 ? parseTsigRecord(msg, m.tsigOffset) : null
+      const tsigError = t && typeof t !== 'string' && t.error ? TSIG_ERRORS.get(t.error) ?? `TSIG error ${t.error}` : null
+      refused = tsigError ? `${rcodeName(m.rcode)}/${tsigError}` : rcodeName(m.rcode)
       return true
     }
     if (verifier) {
