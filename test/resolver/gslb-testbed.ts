@@ -11,7 +11,9 @@ import {Zone, type ZoneRecord} from '../../src/roles/authority/zone.js'
 
 /** One query a testbed server received. */
 export interface LoggedQuery {
+  at: number
   from: string
+  fromPort: number
   qname: string
   qtype: string
   rd: boolean
@@ -86,7 +88,7 @@ export function labAddresses(net: number) {
 function logging(inner: Handler, log: LoggedQuery[]): Handler {
   return {
     serveDNS(req: Request, w: ResponseWriter) {
-      log.push({from: req.client.address, qname: req.query.qname, qtype: typeName(req.query.qtype), rd: (req.query.header.flags & 0x100) !== 0, transport: req.transport})
+      log.push({at: Date.now(), from: req.client.address, fromPort: req.client.port, qname: req.query.qname, qtype: typeName(req.query.qtype), rd: (req.query.header.flags & 0x100) !== 0, transport: req.transport})
       return inner.serveDNS(req, w)
     },
   }
@@ -213,7 +215,7 @@ async function startOn(o: TestbedOptions, port: number): Promise<Testbed> {
 
 /** Formats a log for assertion messages. */
 export function showLog(log: LoggedQuery[]): string {
-  return log.map((q) => `${q.from} ${q.qname} ${q.qtype}`).join('; ')
+  return log.map((q) => `${q.from}#${q.fromPort} ${q.qname} ${q.qtype} ${q.transport}${q.rd ? ' rd' : ''} @${q.at % 100_000}`).join('; ')
 }
 
 export type {RR}
