@@ -7,7 +7,7 @@ const ROLES: Record<string, string> = {'dns-a': 'DNS-A', 'dns-b': 'DNS-B', 'dns-
  * The role of the server of each hop, and whether it came from NSID ("glb dns-lb lb1" -> "DNS-LB lb1") or
  * was guessed: a referral into the zone of the very name being resolved, with NS names `<label>.<name>`,
  * comes from a DNS-B; an authoritative answer at the apex of a zone a DNS-B referred to comes from a DNS-LB;
- * a server of the root zone is the root; anything else is "other".
+ * a server of the root zone is the root; a server that never replied is "unknown"; anything else is "other".
  */
 export function nameRoles(hops: Hop[]): {role: string; from: 'nsid' | 'guess'}[] {
   const byDnsB = new Set<string>() // zones a DNS-B-looking referral led to
@@ -18,6 +18,7 @@ export function nameRoles(hops: Hop[]): {role: string; from: 'nsid' | 'guess'}[]
     const fromNsid = h.nsid ? roleFromNsid(h.nsid) : undefined
     if (fromNsid) return {role: fromNsid, from: 'nsid'}
     if (isB) return {role: 'DNS-B', from: 'guess'}
+    if (h.rcode === undefined) return {role: 'unknown', from: 'guess'} // no reply to judge by
     const apexAnswer = h.kind === 'answer' && (h.answer ?? []).some((r) => r.name === h.zone) && h.flags.includes('aa')
     if (apexAnswer && byDnsB.has(h.zone)) return {role: 'DNS-LB', from: 'guess'}
     if (h.zone === '.') return {role: 'root', from: 'guess'}
