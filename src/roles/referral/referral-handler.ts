@@ -298,6 +298,8 @@ export class ReferralHandler implements Handler {
       const id = store.idOfLabel(l.label)
       if (id !== not && store.lbAlive(id, now)) return id
     }
+    // Any other live DNS-LB (registration order): two NS let resolvers fail over (interop README).
+    for (const lb of store.table.lbs()) if (lb.id !== not && store.lbAlive(lb.id, now)) return lb.id
     return -1
   }
 
