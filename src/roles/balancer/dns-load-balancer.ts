@@ -85,7 +85,8 @@ export class DnsLoadBalancer {
       const srtt = table.get(address)?.srttMs
       if (srtt !== null && srtt !== undefined) this.median.seed(address, srtt)
     }
-    this.warming = !this.allMeasured()
+    // Warm-up only when nothing of the pool was measured: partial persisted figures are better than none.
+    this.warming = !this.anyMeasured()
     this.allow = new ClientAllowList(o.state.explain.allow)
     this.selection = this.runSelect()
     const answers = new AnswerSet(this.answerInputs(this.selection))
@@ -208,6 +209,10 @@ export class DnsLoadBalancer {
 
   // ------------------------------------------------------------------------------------------ the choice
 
+  private anyMeasured(): boolean {
+    return this.pool.some((s) => (this.table.get(s.address)?.samples ?? 0) > 0)
+  }
+
   private allMeasured(): boolean {
     return this.pool.length > 0 && this.pool.every((s) => (this.table.get(s.address)?.samples ?? 0) > 0)
   }
@@ -290,7 +295,9 @@ export class DnsLoadBalancer {
       for (const a of before) if (!after.has(a)) this.scheduler.remove(probeTarget(a, port).id)
       for (const a of after) if (!before.has(a)) this.scheduler.add(this.target(a))
     }
-    if (!this.allMeasured() && [...after].some((a) => !before.has(a))) this.startWarmUp()
+    // A server added to a measured pool waits for its own probes (select skips it until then); only a pool
+    // with nothing measured (the first one read over DNS) warms up, answering all of it meanwhile.
+    if (!this.anyMeasured() && this.scheduler) this.startWarmUp()
     this.recompute()
   }
 

@@ -94,8 +94,9 @@ test('serves the nearest server with NSID and explain, reloads on SIGHUP, persis
     const text = await (await fetch(`http://${LB}:28351/metrics`)).text()
     const queries = Number(/dns_queries_total\{role="lb",qtype="A",rcode="NOERROR"\} (\d+)/.exec(text)?.[1] ?? 0)
     assert.ok(queries >= 2, `dns_queries_total A NOERROR = ${queries}`)
-    const rtt = Number(/probe_rtt_seconds\{server="127\.0\.51\.12"\} ([\d.e-]+)/.exec(text)?.[1] ?? NaN)
-    assert.ok(rtt >= 0.004 && rtt < 0.03, `probe_rtt_seconds ${rtt}`)
+    const rtt = (server: string) => Number(new RegExp(`probe_rtt_seconds\\{server="${server}"\\} ([\\d.e-]+)`).exec(text)?.[1] ?? NaN)
+    // Never below the matrix delay; a loaded machine only adds (a cold subprocess more so), so compare the two.
+    assert.ok(rtt(S2) >= 0.004 && rtt(S2) < rtt(S1) && rtt(S1) >= 0.039, `probe_rtt_seconds ${rtt(S2)} (5 ms) vs ${rtt(S1)} (40 ms)`)
     assert.match(text, /probe_up\{server="127\.0\.51\.11"\} 1/)
 
     // A reload (SIGHUP) with a new answer TTL takes effect without a restart.

@@ -64,16 +64,22 @@ test('reads the pool over DNS and follows a change of it (serial bump): probes s
     assert.ok(await waitFor(() => lb.lb.answer.A.join() === S1, 3000) !== null, `answer ${lb.lb.answer.A}; ${logs.join(' | ')}`)
     assert.equal(lb.lb.servers.map((s) => s.address), [S1, S2])
     assert.is(cs.hits.get(S3) ?? 0, 0, 'S3 is not in the pool: never probed')
-    handler.setZones([zone(2, [S2, S3])])
+    // A server added to a measured pool is probed at once and wins when measured; meanwhile the answer stays
+    // the measured best (never the whole pool again).
+    const before = lb.changes.length
+    handler.setZones([zone(2, [S1, S2, S3])])
     assert.ok(await waitFor(() => lb.lb.answer.A.join() === S3, 2000) !== null, `answer ${lb.lb.answer.A}; ${logs.join(' | ')}`)
     assert.ok((cs.hits.get(S3) ?? 0) > 0, 'probes started for the new server')
+    assert.equal(lb.changes.slice(before).map((c) => c.A), [[S3]], 'one change: S1 -> S3')
+    handler.setZones([zone(3, [S2, S3])])
+    assert.ok(await waitFor(() => lb.lb.servers.length === 2, 2000) !== null)
     await sleep(150) // a probe of S1 in flight at the change may still land
     const s1Hits = cs.hits.get(S1) ?? 0
     await sleep(500)
     assert.is(cs.hits.get(S1) ?? 0, s1Hits, 'probes stopped for the removed server')
     assert.is(lb.lb.health.get(S1), undefined, 'its health is forgotten')
     // A pool published for another load-balanced name is refused and the last pool kept (logged once).
-    handler.setZones([zone(3, [S1], 'other.glb.example.test.')])
+    handler.setZones([zone(4, [S1], 'other.glb.example.test.')])
     await sleep(500)
     assert.equal(lb.lb.servers.map((s) => s.address), [S2, S3])
     assert.is(logs.filter((l) => l.includes('is the pool of other.glb.example.test.')).length, 1)
