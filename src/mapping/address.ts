@@ -30,29 +30,40 @@ export function addressBits(addr: Address): 32 | 128 {
  * no leading zeros (inet_aton would read 010 as octal 8), nothing else. Allocates nothing.
  */
 export function parseIPv4(s: string, start = 0, end = s.length): number {
-  let value = 0
+  const b = v4scratch
+  return parseIPv4Into(s, b, 0, start, end) ? ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0 : -1
+}
+
+const v4scratch = new Uint8Array(4)
+
+/**
+ * Parses the dotted quad in s[start, end) into out[at .. at+3] and returns true, or returns false; the
+ * same strict rules as parseIPv4. For hot paths: no number over 2^31 is returned, so none is boxed.
+ */
+export function parseIPv4Into(s: string, out: Uint8Array, at: number, start = 0, end = s.length): boolean {
   let octet = 0
   let digits = 0
   let dots = 0
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i)
     if (c >= 48 && c <= 57) {
-      if (digits > 0 && octet === 0) return -1
+      if (digits > 0 && octet === 0) return false
       octet = octet * 10 + (c - 48)
-      if (octet > 255) return -1
+      if (octet > 255) return false
       digits++
     } else if (c === 46) {
-      if (digits === 0 || dots === 3) return -1
-      value = value * 256 + octet
+      if (digits === 0 || dots === 3) return false
+      out[at + dots] = octet
       octet = 0
       digits = 0
       dots++
     } else {
-      return -1
+      return false
     }
   }
-  if (dots !== 3 || digits === 0) return -1
-  return value * 256 + octet
+  if (dots !== 3 || digits === 0) return false
+  out[at + 3] = octet
+  return true
 }
 
 function hexValue(c: number): number {
@@ -87,13 +98,7 @@ export function parseIPv6Into(s: string, out: Uint8Array, start = 0, end = s.len
     }
     if (j < end && s.charCodeAt(j) === 46) {
       // RFC 4291 §2.2 form 3: the last 32 bits as a dotted quad.
-      if (words > 6) return false
-      const v4 = parseIPv4(s, i, end)
-      if (v4 < 0) return false
-      out[words * 2] = v4 >>> 24
-      out[words * 2 + 1] = (v4 >>> 16) & 0xff
-      out[words * 2 + 2] = (v4 >>> 8) & 0xff
-      out[words * 2 + 3] = v4 & 0xff
+      if (words > 6 || !parseIPv4Into(s, out, words * 2, i, end)) return false
       words += 2
       i = end
       break

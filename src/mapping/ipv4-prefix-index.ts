@@ -1,12 +1,13 @@
 // An open-addressing hash table of IPv4 prefixes keyed by (masked uint32, length); one slot per prefix.
 //
-// Why this shape: a million JS objects would cost ~100 bytes each before any payload, so slots live in
-// parallel typed arrays (9 bytes a slot, load factor at most 1/2). Linear probing with backward-shift
-// deletion keeps probe chains short without tombstones, so a table that churns leases never degrades.
-// Longest-prefix match probes once per prefix length that is present (usually a handful, longest first).
+// Why this shape: a million JS objects would cost ~100 bytes each before any payload, so a slot is three
+// int32s in one typed array, [key, len, head] (12 bytes, load factor at most 1/2), and a lookup touches one
+// cache line per probe. Linear probing with backward-shift deletion keeps probe chains short without
+// tombstones, so a table that churns leases never degrades. `head` is the owner's payload (the
+// MappingTable's first lease). Longest-prefix match probes once per length present, longest first.
 
-/** Marks an empty slot in `lens` (real lengths are 1-32). */
-export const EMPTY = 0xff
+/** int32s per slot. */
+const W = 3
 
 /** murmur3's 32-bit finaliser: a bijection that spreads every input bit over the output. */
 export function fmix32(h: number): number {
@@ -29,12 +30,10 @@ export function capacityFor(n: number): number {
   return cap
 }
 
-/** IPv4 prefixes, each with one int32 of payload (`heads`, the MappingTable's first lease). */
+/** IPv4 prefixes, each with one int32 of payload. A slot with len 0 is empty (lengths are 1-32). */
 export class IPv4PrefixIndex {
-  keys: Uint32Array
-  lens: Uint8Array
-  /** Payload per slot; valid where lens[slot] !== EMPTY. Reallocated on growth: re-read after insert(). */
-  heads: Int32Array
+  /** [key (as int32), len, head] per slot. Replaced on growth: do not hold across insert(). */
+  slots: Int32Array
   /** Number of prefixes held. */
   count = 0
   /** Prefixes held per length. */
@@ -46,9 +45,7 @@ export class IPv4PrefixIndex {
 
   constructor(expected = 0) {
     const cap = capacityFor(expected)
-    this.keys = new Uint32Array(cap)
-    this.lens = new Uint8Array(cap).fill(EMPTY)
-    this.heads = new Int32Array(cap).fill(-1)
+    this.slots = new Int32Array(cap * W)
     this.mask = cap - 1
   }
 
@@ -57,16 +54,36 @@ export class IPv4PrefixIndex {
     return this.mask + 1
   }
 
+  /** The prefix length in `slot`, 0 when empty. */
+  lenAt(slot: number): number {
+    return this.slots[slot * W + 1]!
+  }
+
+  /** The network address (uint32) in `slot`. */
+  keyAt(slot: number): number {
+    return this.slots[slot * W]! >>> 0
+  }
+
+  /** The payload of `slot`. */
+  head(slot: number): number {
+    return this.slots[slot * W + 2]!
+  }
+
+  setHead(slot: number, head: number): void {
+    this.slots[slot * W + 2] = head
+  }
+
   /** The slot of prefix key/len (key already masked), or -1. */
   find(key: number, len: number): number {
-    const lens = this.lens
-    const keys = this.keys
+    const s = this.slots
     const mask = this.mask
+    const k = key | 0
     let i = hash(key, len) & mask
     for (;;) {
-      const l = lens[i]
-      if (l === EMPTY) return -1
-      if (l === len && keys[i] === key) return i
+      const o = i * W
+      const l = s[o + 1]
+      if (l === 0) return -1
+      if (l === len && s[o] === k) return i
       i = (i + 1) & mask
     }
   }
@@ -74,42 +91,37 @@ export class IPv4PrefixIndex {
   /** Adds prefix key/len, which must be absent, with payload -1; returns its slot. */
   insert(key: number, len: number): number {
     if ((this.count + 1) * 2 > this.mask + 1) this.resize((this.mask + 1) * 2)
-    const lens = this.lens
+    const s = this.slots
     const mask = this.mask
     let i = hash(key, len) & mask
-    while (lens[i] !== EMPTY) i = (i + 1) & mask
-    this.keys[i] = key
-    lens[i] = len
-    this.heads[i] = -1
+    while (s[i * W + 1] !== 0) i = (i + 1) & mask
+    s[i * W] = key
+    s[i * W + 1] = len
+    s[i * W + 2] = -1
     this.count++
     if (this.lenCount[len]!++ === 0) this.refreshPresent()
     return i
   }
 
-  /** Removes the prefix in `slot`. Later slots may move back into it (see sweep loops in the table). */
+  /** Removes the prefix in `slot`. A later slot may move back into it: callers scanning look again. */
   deleteSlot(slot: number): void {
-    const lens = this.lens
-    const keys = this.keys
-    const heads = this.heads
+    const s = this.slots
     const mask = this.mask
-    const len = lens[slot]!
+    const len = s[slot * W + 1]!
     let i = slot
     let j = slot
     for (;;) {
       j = (j + 1) & mask
-      const l = lens[j]!
-      if (l === EMPTY) break
-      const home = hash(keys[j]!, l) & mask
+      const l = s[j * W + 1]!
+      if (l === 0) break
+      const home = hash(s[j * W]! >>> 0, l) & mask
       // j may move back to i only if its home is not cyclically inside (i, j].
       if (((j - home) & mask) >= ((j - i) & mask)) {
-        keys[i] = keys[j]!
-        lens[i] = l
-        heads[i] = heads[j]!
+        s.copyWithin(i * W, j * W, j * W + W)
         i = j
       }
     }
-    lens[i] = EMPTY
-    heads[i] = -1
+    s.fill(0, i * W, i * W + W)
     this.count--
     if (--this.lenCount[len]! === 0) this.refreshPresent()
   }
@@ -121,19 +133,17 @@ export class IPv4PrefixIndex {
   }
 
   private resize(cap: number): void {
-    const {keys, lens, heads} = this
-    this.keys = new Uint32Array(cap)
-    this.lens = new Uint8Array(cap).fill(EMPTY)
-    this.heads = new Int32Array(cap).fill(-1)
-    this.mask = cap - 1
-    for (let s = 0; s < lens.length; s++) {
-      const l = lens[s]!
-      if (l === EMPTY) continue
-      let i = hash(keys[s]!, l) & this.mask
-      while (this.lens[i] !== EMPTY) i = (i + 1) & this.mask
-      this.keys[i] = keys[s]!
-      this.lens[i] = l
-      this.heads[i] = heads[s]!
+    const old = this.slots
+    const s = new Int32Array(cap * W)
+    const mask = cap - 1
+    for (let o = 0; o < old.length; o += W) {
+      const l = old[o + 1]!
+      if (l === 0) continue
+      let i = hash(old[o]! >>> 0, l) & mask
+      while (s[i * W + 1] !== 0) i = (i + 1) & mask
+      s.set(old.subarray(o, o + W), i * W)
     }
+    this.slots = s
+    this.mask = mask
   }
 }

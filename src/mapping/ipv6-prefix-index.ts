@@ -1,8 +1,11 @@
 // An open-addressing hash table of IPv6 prefixes keyed by (four masked uint32 words, length).
 //
-// The same design as ipv4-prefix-index.ts (read its header for why): parallel typed arrays, linear probing,
-// backward-shift deletion; a key is four big-endian words, so a slot costs 21 bytes.
-import {capacityFor, EMPTY, fmix32} from './ipv4-prefix-index.js'
+// The same design as ipv4-prefix-index.ts (read its header for why): one int32 array, linear probing,
+// backward-shift deletion; a slot is [w0, w1, w2, w3, len, head] (24 bytes), words big-endian.
+import {capacityFor, fmix32} from './ipv4-prefix-index.js'
+
+/** int32s per slot. */
+const W = 6
 
 function hash(w0: number, w1: number, w2: number, w3: number, len: number): number {
   let h = fmix32(w0 ^ Math.imul(len, 0x9e3779b1))
@@ -11,13 +14,10 @@ function hash(w0: number, w1: number, w2: number, w3: number, len: number): numb
   return fmix32(h ^ w3)
 }
 
-/** IPv6 prefixes, each with one int32 of payload (`heads`, the MappingTable's first lease). */
+/** IPv6 prefixes, each with one int32 of payload. A slot with len 0 is empty (lengths are 1-128). */
 export class IPv6PrefixIndex {
-  /** Four words per slot: keys[slot*4 .. slot*4+3]. */
-  keys: Uint32Array
-  lens: Uint8Array
-  /** Payload per slot; valid where lens[slot] !== EMPTY. Reallocated on growth: re-read after insert(). */
-  heads: Int32Array
+  /** [w0, w1, w2, w3 (as int32), len, head] per slot. Replaced on growth: do not hold across insert(). */
+  slots: Int32Array
   /** Number of prefixes held. */
   count = 0
   /** Prefixes held per length. */
@@ -29,9 +29,7 @@ export class IPv6PrefixIndex {
 
   constructor(expected = 0) {
     const cap = capacityFor(expected)
-    this.keys = new Uint32Array(cap * 4)
-    this.lens = new Uint8Array(cap).fill(EMPTY)
-    this.heads = new Int32Array(cap).fill(-1)
+    this.slots = new Int32Array(cap * W)
     this.mask = cap - 1
   }
 
@@ -40,17 +38,39 @@ export class IPv6PrefixIndex {
     return this.mask + 1
   }
 
+  /** The prefix length in `slot`, 0 when empty. */
+  lenAt(slot: number): number {
+    return this.slots[slot * W + 4]!
+  }
+
+  /** Word k (0-3, uint32) of the network address in `slot`. */
+  wordAt(slot: number, k: number): number {
+    return this.slots[slot * W + k]! >>> 0
+  }
+
+  /** The payload of `slot`. */
+  head(slot: number): number {
+    return this.slots[slot * W + 5]!
+  }
+
+  setHead(slot: number, head: number): void {
+    this.slots[slot * W + 5] = head
+  }
+
   /** The slot of the prefix with masked words w0..w3 and length `len`, or -1. */
   find(w0: number, w1: number, w2: number, w3: number, len: number): number {
-    const lens = this.lens
-    const keys = this.keys
+    const s = this.slots
     const mask = this.mask
+    const k0 = w0 | 0
+    const k1 = w1 | 0
+    const k2 = w2 | 0
+    const k3 = w3 | 0
     let i = hash(w0, w1, w2, w3, len) & mask
     for (;;) {
-      const l = lens[i]
-      if (l === EMPTY) return -1
-      const k = i * 4
-      if (l === len && keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return i
+      const o = i * W
+      const l = s[o + 4]
+      if (l === 0) return -1
+      if (l === len && s[o] === k0 && s[o + 1] === k1 && s[o + 2] === k2 && s[o + 3] === k3) return i
       i = (i + 1) & mask
     }
   }
@@ -58,47 +78,42 @@ export class IPv6PrefixIndex {
   /** Adds the prefix, which must be absent, with payload -1; returns its slot. */
   insert(w0: number, w1: number, w2: number, w3: number, len: number): number {
     if ((this.count + 1) * 2 > this.mask + 1) this.resize((this.mask + 1) * 2)
-    const lens = this.lens
+    const s = this.slots
     const mask = this.mask
     let i = hash(w0, w1, w2, w3, len) & mask
-    while (lens[i] !== EMPTY) i = (i + 1) & mask
-    const k = i * 4
-    this.keys[k] = w0
-    this.keys[k + 1] = w1
-    this.keys[k + 2] = w2
-    this.keys[k + 3] = w3
-    lens[i] = len
-    this.heads[i] = -1
+    while (s[i * W + 4] !== 0) i = (i + 1) & mask
+    const o = i * W
+    s[o] = w0
+    s[o + 1] = w1
+    s[o + 2] = w2
+    s[o + 3] = w3
+    s[o + 4] = len
+    s[o + 5] = -1
     this.count++
     if (this.lenCount[len]!++ === 0) this.refreshPresent()
     return i
   }
 
-  /** Removes the prefix in `slot`. Later slots may move back into it (see sweep loops in the table). */
+  /** Removes the prefix in `slot`. A later slot may move back into it: callers scanning look again. */
   deleteSlot(slot: number): void {
-    const lens = this.lens
-    const keys = this.keys
-    const heads = this.heads
+    const s = this.slots
     const mask = this.mask
-    const len = lens[slot]!
+    const len = s[slot * W + 4]!
     let i = slot
     let j = slot
     for (;;) {
       j = (j + 1) & mask
-      const l = lens[j]!
-      if (l === EMPTY) break
-      const kj = j * 4
-      const home = hash(keys[kj]!, keys[kj + 1]!, keys[kj + 2]!, keys[kj + 3]!, l) & mask
+      const o = j * W
+      const l = s[o + 4]!
+      if (l === 0) break
+      const home = hash(s[o]! >>> 0, s[o + 1]! >>> 0, s[o + 2]! >>> 0, s[o + 3]! >>> 0, l) & mask
       // j may move back to i only if its home is not cyclically inside (i, j].
       if (((j - home) & mask) >= ((j - i) & mask)) {
-        keys.copyWithin(i * 4, kj, kj + 4)
-        lens[i] = l
-        heads[i] = heads[j]!
+        s.copyWithin(i * W, o, o + W)
         i = j
       }
     }
-    lens[i] = EMPTY
-    heads[i] = -1
+    s.fill(0, i * W, i * W + W)
     this.count--
     if (--this.lenCount[len]! === 0) this.refreshPresent()
   }
@@ -110,20 +125,17 @@ export class IPv6PrefixIndex {
   }
 
   private resize(cap: number): void {
-    const {keys, lens, heads} = this
-    this.keys = new Uint32Array(cap * 4)
-    this.lens = new Uint8Array(cap).fill(EMPTY)
-    this.heads = new Int32Array(cap).fill(-1)
-    this.mask = cap - 1
-    for (let s = 0; s < lens.length; s++) {
-      const l = lens[s]!
-      if (l === EMPTY) continue
-      const ks = s * 4
-      let i = hash(keys[ks]!, keys[ks + 1]!, keys[ks + 2]!, keys[ks + 3]!, l) & this.mask
-      while (this.lens[i] !== EMPTY) i = (i + 1) & this.mask
-      this.keys.set(keys.subarray(ks, ks + 4), i * 4)
-      this.lens[i] = l
-      this.heads[i] = heads[s]!
+    const old = this.slots
+    const s = new Int32Array(cap * W)
+    const mask = cap - 1
+    for (let o = 0; o < old.length; o += W) {
+      const l = old[o + 4]!
+      if (l === 0) continue
+      let i = hash(old[o]! >>> 0, old[o + 1]! >>> 0, old[o + 2]! >>> 0, old[o + 3]! >>> 0, l) & mask
+      while (s[i * W + 4] !== 0) i = (i + 1) & mask
+      s.set(old.subarray(o, o + W), i * W)
     }
+    this.slots = s
+    this.mask = mask
   }
 }

@@ -10,17 +10,17 @@
 //   it fills and returns one MappingMatch owned by the table, valid until the next lookup.
 // - `version` moves when the LB list of some prefix changes (a lease added or removed, or reordered);
 //   `lbVersion` when an LB identity is added or its addresses change. A renewal moves neither.
-import {formatAddress, hostBitsClear, MASK4, parseIPv4, parseIPv6Into} from './address.js'
+import {formatAddress, formatIPv4, formatIPv6, hostBitsClear, MASK4, parseIPv4, parseIPv4Into, parseIPv6Into} from './address.js'
 import type {Address} from './address.js'
-import {EMPTY, IPv4PrefixIndex} from './ipv4-prefix-index.js'
+import {IPv4PrefixIndex} from './ipv4-prefix-index.js'
 import {IPv6PrefixIndex} from './ipv6-prefix-index.js'
-import {LeasePool} from './lease-pool.js'
+import {EXP, LB, LeasePool, NEXT, PREF} from './lease-pool.js'
 import {LbRegistry} from './lb-registry.js'
 import type {LbIdentity, LbSpec} from './lb-registry.js'
 import {MAPPING_STATE_FORMAT, MappingStateError} from './mapping-state.js'
 import type {MappingState, MappingStateEntry} from './mapping-state.js'
 import {NEARBY_V4_LEN, NEARBY_V6_LEN, NearbyLbCounts} from './nearby-lb-counts.js'
-import {formatPrefix, prefixProblem} from './prefix.js'
+import {prefixProblem} from './prefix.js'
 import type {Prefix} from './prefix.js'
 
 /** The result of a lookup. Owned by the table and overwritten by the next lookup: copy what you keep. */
@@ -62,18 +62,27 @@ export interface MappingTableOptions {
 }
 
 interface PrefixIndex {
-  heads: Int32Array
-  lens: Uint8Array
-  capacity: number
+  readonly capacity: number
+  lenAt(slot: number): number
+  head(slot: number): number
+  setHead(slot: number, head: number): void
   deleteSlot(slot: number): void
 }
 
+// A module-local alias: under a loader that compiles ESM imports to getters (tsx), reading an imported
+// binding per lookup costs a call; a local const costs nothing.
+const MASK = MASK4
+
+// Address words travel as int32, not uint32: a uint32 over 2^31 is a heap number in V8, and passing one
+// to a function that is not inlined allocates. The hash tables compare and hash int32 bit patterns.
+
+/** Bytes k..k+3 of b as an int32 (big-endian). */
 function word(b: Uint8Array, k: number): number {
-  return ((b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!) >>> 0
+  return (b[k]! << 24) | (b[k + 1]! << 16) | (b[k + 2]! << 8) | b[k + 3]!
 }
 
 function maskWord(w: number, bits: number): number {
-  return bits >= 32 ? w : bits <= 0 ? 0 : (w & MASK4[bits]!) >>> 0
+  return bits >= 32 ? w : bits <= 0 ? 0 : w & MASK[bits]!
 }
 
 /** The longest-prefix mapping table with LB leases; see the file header for its invariants. */
@@ -91,6 +100,8 @@ export class MappingTable {
   private readonly match: MappingMatch
   private readonly scratch = new Uint8Array(16)
   private readonly listeners = new Set<(change: MappingChange) => void>()
+  /** Where an incremental sweep resumes: a slot number over the IPv4 slots, then the IPv6 ones. */
+  private sweepCursor = 0
 
   constructor(options: MappingTableOptions = {}) {
     const max = options.maxLbsPerKey ?? 8
@@ -156,15 +167,15 @@ export class MappingTable {
     return typeof addr === 'number' ? this.lookupV4(addr, now, sourceLen) : this.lookupV6(addr, now, sourceLen)
   }
 
-  /** lookup for an IPv4 uint32, considering prefixes up to `maxLen` bits. */
+  /** lookup for an IPv4 address as a uint32 (or the int32 with the same bits), up to `maxLen` bits. */
   lookupV4(addr: number, now: number, maxLen = 32): MappingMatch | null {
     const idx = this.v4
     const present = idx.present
     for (let p = 0; p < idx.presentCount; p++) {
       const len = present[p]!
       if (len > maxLen) continue
-      const slot = idx.find((addr & MASK4[len]!) >>> 0, len)
-      if (slot >= 0 && this.collect(idx.heads[slot]!, now)) {
+      const slot = idx.find(addr & MASK[len]!, len)
+      if (slot >= 0 && this.collect(idx.head(slot), now)) {
         this.match.prefixLen = len
         return this.match
       }
@@ -190,7 +201,7 @@ export class MappingTable {
         maskWord(a3, len - 96),
         len,
       )
-      if (slot >= 0 && this.collect(idx.heads[slot]!, now)) {
+      if (slot >= 0 && this.collect(idx.head(slot), now)) {
         this.match.prefixLen = len
         return this.match
       }
@@ -204,11 +215,10 @@ export class MappingTable {
    * socket) is looked up as the IPv4 address it carries. Unparseable text finds nothing.
    */
   lookupAddress(text: string, now: number): MappingMatch | null {
-    const v4 = parseIPv4(text)
-    if (v4 >= 0) return this.lookupV4(v4, now, 32)
+    const b = this.scratch
+    if (parseIPv4Into(text, b, 0)) return this.lookupV4(word(b, 0), now, 32)
     let end = text.indexOf('%')
     if (end < 0) end = text.length
-    const b = this.scratch
     if (!parseIPv6Into(text, b, 0, end)) return null
     if (word(b, 0) === 0 && word(b, 4) === 0 && word(b, 8) === 0xffff) return this.lookupV4(word(b, 12), now, 32)
     return this.lookupV6(b, now, 128)
@@ -222,20 +232,21 @@ export class MappingTable {
     const id =
       typeof addr === 'number'
         ? this.nearby.busiest(false, addr >>> (32 - NEARBY_V4_LEN))
-        : this.nearby.busiest(true, word(addr, 0))
+        : this.nearby.busiest(true, word(addr, 0) >>> 0)
     return id < 0 ? null : id
   }
 
   private collect(head: number, now: number): boolean {
-    const L = this.leases
+    const times = this.leases.t
+    const links = this.leases.n
     const m = this.match
     const out = m.lbs
     let n = 0
     let earliest = Infinity
-    for (let j = head; j >= 0; j = L.next[j]!) {
-      const e = L.exp[j]!
+    for (let j = head; j >= 0; j = links[j * 2 + 1]!) {
+      const e = times[j * 2]!
       if (e > now) {
-        out[n++] = L.lb[j]!
+        out[n++] = links[j * 2]!
         if (e < earliest) earliest = e
       }
     }
@@ -278,18 +289,18 @@ export class MappingTable {
       idx = this.v6
       v6 = true
       slot = this.v6.find(word(a, 0), word(a, 4), word(a, 8), word(a, 12), prefix.len)
-      hood = prefix.len >= NEARBY_V6_LEN ? word(a, 0) : -1
+      hood = prefix.len >= NEARBY_V6_LEN ? word(a, 0) >>> 0 : -1
     }
     if (slot < 0) return 0
     const L = this.leases
     let removed = 0
     let prev = -1
-    for (let j = idx.heads[slot]!; j >= 0; ) {
-      const nx = L.next[j]!
-      if (lbId === undefined || L.lb[j] === lbId) {
-        if (prev < 0) idx.heads[slot] = nx
-        else L.next[prev] = nx
-        this.nearby.add(v6, hood, L.lb[j]!, -1)
+    for (let j = idx.head(slot); j >= 0; ) {
+      const nx = L.next(j)
+      if (lbId === undefined || L.lb(j) === lbId) {
+        if (prev < 0) idx.setHead(slot, nx)
+        else L.set(prev, NEXT, nx)
+        this.nearby.add(v6, hood, L.lb(j), -1)
         L.release(j)
         removed++
       } else {
@@ -297,7 +308,7 @@ export class MappingTable {
       }
       j = nx
     }
-    if (idx.heads[slot]! < 0) idx.deleteSlot(slot)
+    if (idx.head(slot) < 0) idx.deleteSlot(slot)
     if (removed > 0) {
       this.version++
       this.emit({kind: 'entry', prefix})
@@ -305,9 +316,31 @@ export class MappingTable {
     return removed
   }
 
-  /** Drops every lease whose expiry is <= now, and prefixes left without one; returns leases removed. */
-  sweep(now: number): number {
-    const removed = this.sweepIndex(this.v4, false, now) + this.sweepIndex(this.v6, true, now)
+  /**
+   * Drops every lease whose expiry is <= now, and prefixes left without one; returns leases removed.
+   * With `maxSlots`, examines about that many hash slots, resuming where the previous call stopped, so the
+   * DNS-B can spread the sweep of a million entries over many event-loop turns instead of pausing queries
+   * (a full sweep of 1,000,000 takes about half a second). Expired leases are never returned by lookups
+   * in any case: sweeping only frees memory and updates busiestLbNear's counts.
+   */
+  sweep(now: number, maxSlots = Infinity): number {
+    let removed = 0
+    const total = this.v4.capacity + this.v6.capacity
+    if (!(maxSlots < total)) {
+      removed = this.sweepSlots(this.v4, false, 0, this.v4.capacity, now) + this.sweepSlots(this.v6, true, 0, this.v6.capacity, now)
+      this.sweepCursor = 0
+    } else {
+      let left = Math.max(1, Math.floor(maxSlots))
+      while (left > 0) {
+        const c4 = this.v4.capacity
+        if (this.sweepCursor >= c4 + this.v6.capacity) this.sweepCursor = 0
+        const c = this.sweepCursor
+        const end = c < c4 ? Math.min(c4, c + left) : Math.min(c4 + this.v6.capacity, c + left)
+        removed += c < c4 ? this.sweepSlots(this.v4, false, c, end, now) : this.sweepSlots(this.v6, true, c - c4, end - c4, now)
+        left -= end - c
+        this.sweepCursor = end
+      }
+    }
     if (removed > 0) {
       this.version++
       this.emit({kind: 'sweep', removed})
@@ -328,36 +361,50 @@ export class MappingTable {
    * `now` is given. Lazy: do not change the table while iterating.
    */
   *entries(now?: number): IterableIterator<MappingEntry> {
-    const L = this.leases
     for (let s = 0; s < this.v4.capacity; s++) {
-      const len = this.v4.lens[s]!
-      if (len === EMPTY) continue
-      const prefix: Prefix = {addr: this.v4.keys[s]!, len}
-      for (let j = this.v4.heads[s]!; j >= 0; j = L.next[j]!) {
-        if (now !== undefined && !(L.exp[j]! > now)) continue
-        yield {prefix, lbId: L.lb[j]!, expiresAt: L.exp[j]!, pref: Number.isFinite(L.pref[j]) ? L.pref[j]! : null}
-      }
+      const len = this.v4.lenAt(s)
+      if (len !== 0) yield* this.leasesOf({addr: this.v4.keyAt(s), len}, this.v4.head(s), now)
     }
     for (let s = 0; s < this.v6.capacity; s++) {
-      const len = this.v6.lens[s]!
-      if (len === EMPTY) continue
+      const len = this.v6.lenAt(s)
+      if (len === 0) continue
       const b = new Uint8Array(16)
       const view = new DataView(b.buffer)
-      for (let k = 0; k < 4; k++) view.setUint32(k * 4, this.v6.keys[s * 4 + k]!)
-      const prefix: Prefix = {addr: b, len}
-      for (let j = this.v6.heads[s]!; j >= 0; j = L.next[j]!) {
-        if (now !== undefined && !(L.exp[j]! > now)) continue
-        yield {prefix, lbId: L.lb[j]!, expiresAt: L.exp[j]!, pref: Number.isFinite(L.pref[j]) ? L.pref[j]! : null}
-      }
+      for (let k = 0; k < 4; k++) view.setUint32(k * 4, this.v6.wordAt(s, k))
+      yield* this.leasesOf({addr: b, len}, this.v6.head(s), now)
+    }
+  }
+
+  private *leasesOf(prefix: Prefix, head: number, now: number | undefined): IterableIterator<MappingEntry> {
+    const L = this.leases
+    for (let j = head; j >= 0; j = L.next(j)) {
+      if (now !== undefined && !(L.exp(j) > now)) continue
+      const pref = L.pref(j)
+      yield {prefix, lbId: L.lb(j), expiresAt: L.exp(j), pref: Number.isFinite(pref) ? pref : null}
     }
   }
 
   /** The persisted form (see mapping-state.ts); lb indexes are the LB ids. */
   toJSON(): MappingState {
     const entries: MappingStateEntry[] = []
-    for (const e of this.entries()) {
-      const p = formatPrefix(e.prefix)
-      entries.push(e.pref === null ? [p, e.lbId, e.expiresAt] : [p, e.lbId, e.expiresAt, e.pref])
+    const L = this.leases
+    const add = (prefix: string, head: number): void => {
+      for (let j = head; j >= 0; j = L.next(j)) {
+        const pref = L.pref(j)
+        entries.push(Number.isFinite(pref) ? [prefix, L.lb(j), L.exp(j), pref] : [prefix, L.lb(j), L.exp(j)])
+      }
+    }
+    for (let s = 0; s < this.v4.capacity; s++) {
+      const len = this.v4.lenAt(s)
+      if (len !== 0) add(`${formatIPv4(this.v4.keyAt(s))}/${len}`, this.v4.head(s))
+    }
+    const b = new Uint8Array(16)
+    const view = new DataView(b.buffer)
+    for (let s = 0; s < this.v6.capacity; s++) {
+      const len = this.v6.lenAt(s)
+      if (len === 0) continue
+      for (let k = 0; k < 4; k++) view.setUint32(k * 4, this.v6.wordAt(s, k))
+      add(`${formatIPv6(b)}/${len}`, this.v6.head(s))
     }
     return {
       format: MAPPING_STATE_FORMAT,
@@ -458,7 +505,7 @@ export class MappingTable {
   private upsertV6(w0: number, w1: number, w2: number, w3: number, len: number, lbId: number, exp: number, pref: number | undefined, prefix: Prefix | null): UpsertOutcome {
     let slot = this.v6.find(w0, w1, w2, w3, len)
     if (slot < 0) slot = this.v6.insert(w0, w1, w2, w3, len)
-    const hood = len >= NEARBY_V6_LEN ? w0 : -1
+    const hood = len >= NEARBY_V6_LEN ? w0 >>> 0 : -1
     const outcome = this.attach(this.v6, slot, true, hood, lbId, exp, pref)
     if (outcome === 'added' || outcome === 'reordered') {
       this.version++
@@ -475,7 +522,7 @@ export class MappingTable {
     return outcome
   }
 
-  /** Adds or renews the lease of lbId in the chain at idx.heads[slot]. */
+  /** Adds or renews the lease of lbId in the chain of `slot`. */
   private attach(idx: PrefixIndex, slot: number, v6: boolean, hood: number, lbId: number, exp: number, pref: number | undefined): UpsertOutcome {
     const L = this.leases
     let n = 0
@@ -483,9 +530,9 @@ export class MappingTable {
     let foundPrev = -1
     let last = -1
     let lastPrev = -1
-    for (let j = idx.heads[slot]!, prev = -1; j >= 0; prev = j, j = L.next[j]!) {
+    for (let j = idx.head(slot), prev = -1; j >= 0; prev = j, j = L.next(j)) {
       n++
-      if (L.lb[j] === lbId) {
+      if (L.lb(j) === lbId) {
         found = j
         foundPrev = prev
       }
@@ -493,69 +540,70 @@ export class MappingTable {
       last = j
     }
     if (found >= 0) {
-      L.exp[found] = exp
-      if (pref === undefined || pref === L.pref[found]) return 'renewed'
+      L.set(found, EXP, exp)
+      if (pref === undefined || pref === L.pref(found)) return 'renewed'
       this.unlink(idx, slot, found, foundPrev)
-      L.pref[found] = pref
+      L.set(found, PREF, pref)
       return this.link(idx, slot, found) === foundPrev ? 'renewed' : 'reordered'
     }
     const p = pref ?? Infinity
     if (n >= this.maxLbsPerKey) {
-      if (!(p < L.pref[last]!)) return 'full'
+      if (!(p < L.pref(last))) return 'full'
       this.unlink(idx, slot, last, lastPrev)
-      this.nearby.add(v6, hood, L.lb[last]!, -1)
+      this.nearby.add(v6, hood, L.lb(last), -1)
       L.release(last)
     }
     const j = L.alloc()
-    L.lb[j] = lbId
-    L.exp[j] = exp
-    L.pref[j] = p
+    L.set(j, LB, lbId)
+    L.set(j, EXP, exp)
+    L.set(j, PREF, p)
     this.link(idx, slot, j)
     this.nearby.add(v6, hood, lbId, 1)
     return 'added'
   }
 
   private unlink(idx: PrefixIndex, slot: number, j: number, prev: number): void {
-    const nx = this.leases.next[j]!
-    if (prev < 0) idx.heads[slot] = nx
-    else this.leases.next[prev] = nx
+    const nx = this.leases.next(j)
+    if (prev < 0) idx.setHead(slot, nx)
+    else this.leases.set(prev, NEXT, nx)
   }
 
   /** Inserts lease j after every lease with a preference <= its own; returns its predecessor (-1: head). */
   private link(idx: PrefixIndex, slot: number, j: number): number {
     const L = this.leases
-    const pj = L.pref[j]!
+    const pj = L.pref(j)
     let prev = -1
-    let c = idx.heads[slot]!
-    while (c >= 0 && L.pref[c]! <= pj) {
+    let c = idx.head(slot)
+    while (c >= 0 && L.pref(c) <= pj) {
       prev = c
-      c = L.next[c]!
+      c = L.next(c)
     }
-    L.next[j] = c
-    if (prev < 0) idx.heads[slot] = j
-    else L.next[prev] = j
+    L.set(j, NEXT, c)
+    if (prev < 0) idx.setHead(slot, j)
+    else L.set(prev, NEXT, j)
     return prev
   }
 
-  private sweepIndex(idx: IPv4PrefixIndex | IPv6PrefixIndex, v6: boolean, now: number): number {
+  /** Sweeps slots [from, to) of one index. */
+  private sweepSlots(idx: IPv4PrefixIndex | IPv6PrefixIndex, v6: boolean, from: number, to: number, now: number): number {
     const L = this.leases
     let removed = 0
-    for (let s = 0; s < idx.capacity; ) {
-      const len = idx.lens[s]!
-      if (len === EMPTY) {
+    for (let s = from; s < to; ) {
+      const len = idx.lenAt(s)
+      if (len === 0) {
         s++
         continue
       }
       let hood: number
-      if (v6) hood = len >= NEARBY_V6_LEN ? (idx as IPv6PrefixIndex).keys[s * 4]! : -1
-      else hood = len >= NEARBY_V4_LEN ? (idx as IPv4PrefixIndex).keys[s]! >>> (32 - NEARBY_V4_LEN) : -1
+      if (v6) hood = len >= NEARBY_V6_LEN ? (idx as IPv6PrefixIndex).wordAt(s, 0) : -1
+      else hood = len >= NEARBY_V4_LEN ? (idx as IPv4PrefixIndex).keyAt(s) >>> (32 - NEARBY_V4_LEN) : -1
       let prev = -1
-      for (let j = idx.heads[s]!; j >= 0; ) {
-        const nx = L.next[j]!
-        if (!(L.exp[j]! > now)) {
-          if (prev < 0) idx.heads[s] = nx
-          else L.next[prev] = nx
-          this.nearby.add(v6, hood, L.lb[j]!, -1)
+      for (let j = idx.head(s); j >= 0; ) {
+        const nx = L.next(j)
+        if (!(L.exp(j) > now)) {
+          if (prev < 0) idx.setHead(s, nx)
+          else L.set(prev, NEXT, nx)
+          this.nearby.add(v6, hood, L.lb(j), -1)
           L.release(j)
           removed++
         } else {
@@ -564,7 +612,7 @@ export class MappingTable {
         j = nx
       }
       // Backward-shift deletion may move a later slot into s: look at s again.
-      if (idx.heads[s]! < 0) idx.deleteSlot(s)
+      if (idx.head(s) < 0) idx.deleteSlot(s)
       else s++
     }
     return removed

@@ -8,7 +8,9 @@
 //
 // Why incremental: the no-mapping path may be hit at query rate (by spoofed or new resolvers), so the
 // answer must be a map lookup plus a scan of the few LBs seen in one neighbourhood, not a table scan.
-// Per neighbourhood the counts are a flat number[]: [cachedBest, lb, count, lb, count, ...].
+// Per neighbourhood the counts are a flat number[]: [cachedBest, lb, count, lb, count, ...]; the 65,536
+// IPv4 neighbourhoods are a plain array indexed by the /16 (bulk loads add a million leases; a Map lookup
+// per lease was a quarter of the load time), the sparse IPv6 ones a Map.
 
 /** IPv4 neighbourhood length. */
 export const NEARBY_V4_LEN = 16
@@ -19,7 +21,7 @@ const DIRTY = -2
 
 /** Incremental per-neighbourhood and overall lease counts per LB. */
 export class NearbyLbCounts {
-  private readonly v4 = new Map<number, number[]>()
+  private readonly v4 = new Array<number[] | undefined>(1 << NEARBY_V4_LEN).fill(undefined)
   private readonly v6 = new Map<number, number[]>()
   private readonly overall: number[] = []
   private overallBest = DIRTY
@@ -30,12 +32,12 @@ export class NearbyLbCounts {
     this.overall[lbId]! += delta
     this.overallBest = DIRTY
     if (hood < 0) return
-    const map = v6 ? this.v6 : this.v4
-    let b = map.get(hood)
+    let b = v6 ? this.v6.get(hood) : this.v4[hood]
     if (b === undefined) {
       if (delta <= 0) return
       b = [DIRTY]
-      map.set(hood, b)
+      if (v6) this.v6.set(hood, b)
+      else this.v4[hood] = b
     }
     b[0] = DIRTY
     for (let i = 1; i < b.length; i += 2) {
@@ -46,7 +48,10 @@ export class NearbyLbCounts {
         b[i] = b[b.length - 2]!
         b[i + 1] = b[b.length - 1]!
         b.length -= 2
-        if (b.length === 1) map.delete(hood)
+        if (b.length === 1) {
+          if (v6) this.v6.delete(hood)
+          else this.v4[hood] = undefined
+        }
       }
       return
     }
@@ -55,7 +60,7 @@ export class NearbyLbCounts {
 
   /** The busiest LB in neighbourhood `hood` of the family, else overall; -1 when no lease is held. */
   busiest(v6: boolean, hood: number): number {
-    const b = (v6 ? this.v6 : this.v4).get(hood)
+    const b = v6 ? this.v6.get(hood) : this.v4[hood]
     if (b !== undefined) {
       if (b[0] === DIRTY) b[0] = bestOfPairs(b)
       if (b[0]! >= 0) return b[0]!

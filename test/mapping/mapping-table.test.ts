@@ -353,4 +353,31 @@ test('growth and deletion keep every prefix findable (many keys, half removed)',
   assert.is(t.size, n / 2 + 1000)
 })
 
+test('incremental sweep: bounded steps that together remove every expired lease', () => {
+  const t = tableWith([])
+  const n = 20_000
+  for (let i = 0; i < n; i++) t.upsert({addr: (0x0a000000 + i) >>> 0, len: 32}, i % 4, NOW + (i % 3 === 0 ? 10 : 100))
+  const b = new Uint8Array(16)
+  b[0] = 0x20
+  for (let i = 0; i < 300; i++) {
+    b[15] = i & 0xff
+    b[14] = i >> 8
+    t.upsert({addr: b.slice(), len: 128}, 1, NOW + 10)
+  }
+  const expired = Math.ceil(n / 3) + 300
+  let removed = 0
+  let calls = 0
+  while (removed < expired && calls < 1000) {
+    const r = t.sweep(NOW + 50, 1024)
+    assert.ok(r <= 1024 * 4, 'one step touches about maxSlots slots')
+    removed += r
+    calls++
+  }
+  assert.is(removed, expired)
+  // 20,000 IPv4 prefixes sit in 65,536 slots, 300 IPv6 in 1,024: one pass is about 65 steps of 1,024.
+  assert.ok(calls <= 70, `took ${calls} steps`)
+  assert.is(t.leaseCount, n - Math.ceil(n / 3))
+  for (let i = 0; i < n; i += 97) assert.is(t.lookup((0x0a000000 + i) >>> 0, NOW + 50) !== null, i % 3 !== 0)
+})
+
 test.run()
