@@ -54,3 +54,26 @@ export async function runAuthorityServer(state: unknown, o: Parameters<typeof ru
   const s = await runLocalServer(handler, {nsid: 'glb dns-a', ...o})
   return {...s, handler}
 }
+
+/**
+ * A port free for both UDP and TCP at `address` right now, for servers started in another process (the CLI,
+ * unbound) that need to be told a port. Another process could take it before it is used; tests use their own
+ * 127.x addresses so that does not happen in practice.
+ */
+export async function freePort(address: string): Promise<number> {
+  const dgram = await import('node:dgram')
+  const net = await import('node:net')
+  for (let i = 0; i < 20; i++) {
+    const u = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4')
+    await new Promise<void>((resolve, reject) => { u.once('error', reject); u.bind(0, address, () => resolve()) })
+    const port = u.address().port
+    const t = net.createServer()
+    const ok = await new Promise<boolean>((resolve) => {
+      t.once('error', () => resolve(false))
+      t.listen({port, host: address, exclusive: true}, () => resolve(true))
+    })
+    await new Promise<void>((r) => u.close(() => r()))
+    if (ok) { await new Promise<void>((r) => t.close(() => r())); return port }
+  }
+  throw new Error(`no free port on ${address}`)
+}

@@ -60,7 +60,7 @@ test('pools are published in the first zone at POOL._pool.ZONE', () => {
   assert.is(poolOwner('WWW', 'example.test.'), 'www._pool.example.test.')
   assert.is(poolOwner('www', '.'), 'www._pool.')
   const zones = buildZones(authorityStateSchema.parse(fresh()))
-  assert.is(zones[0]!.rrset('www._pool.example.test.', 16)![0]!.data[0], 'name=www.glb.example.test.')
+  assert.is((zones[0]!.rrset('www._pool.example.test.', 16)![0]!.data as string[])[0], 'name=www.glb.example.test.')
   assert.is(zones[0]!.rrset('www._pool.example.test.', 1)!.length, 3)
 })
 
