@@ -41,6 +41,8 @@ export interface RunningLb {
 /** Builds, starts and serves a DNS-LB. `start: false` leaves probing off (answers from persisted state only). */
 export async function startLb(o: {
   address: string
+  /** DNS port (default 0: a free one); real resolvers ask referred servers on 53. */
+  port?: number
   state: BalancerState
   stateFile: string
   start?: boolean
@@ -51,14 +53,14 @@ export async function startLb(o: {
   const lb = await DnsLoadBalancer.create({
     state: o.state,
     stateFile: o.stateFile,
-    listen: [`${o.address}:0`],
+    listen: [`${o.address}:${o.port ?? 0}`],
     log: o.log ?? (() => {}),
     registrationClient: o.registrationClient,
     onAnswerChange: (a) => changes.push({at: performance.now(), A: a.A, AAAA: a.AAAA}),
   })
   let server: DnsServer
   try {
-    server = await startServer({listen: [`${o.address}:0`], handler: lb.handler, nsid: `glb dns-lb ${o.state.label}`, onError: () => {}})
+    server = await startServer({listen: [`${o.address}:${o.port ?? 0}`], handler: lb.handler, nsid: `glb dns-lb ${o.state.label}`, onError: () => {}})
   } catch (err) {
     await lb.close()
     throw err
