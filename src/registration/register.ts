@@ -20,7 +20,10 @@ export interface DnsBOptions {
   zone: string
   /** A key, or a spec "[hmac-sha256:]NAME:BASE64". */
   key: TsigKey | string
+  /** Per try, in ms (default 2000). */
   timeoutMs?: number
+  /** Tries per DNS-B over UDP (default 3). */
+  tries?: number
   /** Local address to send from. */
   source?: string
 }
@@ -120,11 +123,11 @@ export function keyFrom(key: TsigKey | string): TsigKey {
 }
 
 /** Sends one UPDATE (built once per DNS-B so each gets its own ID) to every target concurrently. */
-export async function sendAll(targets: DnsTarget[], zone: string, updates: UpdateRecord[], key: TsigKey, o: {timeoutMs?: number; source?: string}): Promise<DnsBOutcome[]> {
+export async function sendAll(targets: DnsTarget[], zone: string, updates: UpdateRecord[], key: TsigKey, o: {timeoutMs?: number; tries?: number; source?: string}): Promise<DnsBOutcome[]> {
   return Promise.all(targets.map(async (t): Promise<DnsBOutcome> => {
     const b = t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`
     try {
-      const r: UpdateReply = await sendUpdate(t, buildUpdate(zone, updates), {key, timeoutMs: o.timeoutMs, source: o.source})
+      const r: UpdateReply = await sendUpdate(t, buildUpdate(zone, updates), {key, timeoutMs: o.timeoutMs, tries: o.tries, source: o.source})
       const result = r.tsigError ?? r.rcodeName
       return {b, ok: r.ok, result, message: r.ok ? 'accepted' : `refused: ${result}`, rttMs: Math.round(r.rttMs * 10) / 10}
     } catch (err) {

@@ -14,7 +14,10 @@ export interface DnsTarget {
 
 export interface SendUpdateOptions {
   key: TsigKey
+  /** Per try, in ms (default 2000). */
   timeoutMs?: number
+  /** Tries over UDP before giving up on a silent server (default 3). */
+  tries?: number
   /** Local address to send from. */
   source?: string
   /** Signing time in Unix seconds (tests of the fudge window); default now. */
@@ -44,11 +47,16 @@ export async function sendUpdate(target: DnsTarget, message: Buffer, o: SendUpda
   const where = formatListen(target)
   const signed = sign(message, o.key, {timeSigned: o.timeSigned})
   let r
-  try {
-    r = await exchange(target.address, signed.message, {port: target.port, timeoutMs: o.timeoutMs ?? 3000, source: o.source})
-  } catch (err) {
-    if (err instanceof ExchangeError) throw new RegistrationError('network', `DNS-B ${where}: ${err.message}`)
-    throw err
+  // Like nsupdate (-r 3): a UDP datagram lost in a burst is sent again; the same signed message is
+  // idempotent at the server (adds replace, deletes of what is gone change nothing).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      r = await exchange(target.address, signed.message, {port: target.port, timeoutMs: o.timeoutMs ?? 2000, source: o.source})
+      break
+    } catch (err) {
+      if (!(err instanceof ExchangeError)) throw err
+      if (err.kind !== 'timeout' || attempt >= (o.tries ?? 3)) throw new RegistrationError('network', `DNS-B ${where}: ${err.message}${attempt > 1 ? ` (${attempt} tries)` : ''}`)
+    }
   }
   const rcode = r.message.rcode
   const base = {server: where, rcode, rcodeName: rcodeName(rcode), rttMs: r.rttMs}
