@@ -57,6 +57,9 @@ export interface RegistrarOptions {
   measurements?: () => PushedMeasurement[]
   /** Direct mode: how often measurements are pushed. Default: half the lease. */
   pushIntervalMs?: number
+  /** Discovery: how long to wait for the resolver (it may recurse to DNS-B first). Default 3000. */
+  discoveryTimeoutMs?: number
+  /** UPDATEs: how long to wait for one try (src/registration tries three times). Default 1000. */
   timeoutMs?: number
   problems: ProblemLog
   log: (message: string) => void
@@ -134,7 +137,7 @@ export class EgressRegistrar {
   }
 
   private get timeoutMs(): number {
-    return this.o.timeoutMs ?? 3000
+    return this.o.timeoutMs ?? 1000
   }
 
   private backoff(failures: number): number {
@@ -147,7 +150,7 @@ export class EgressRegistrar {
     const zone = this.o.dnsbs[0]?.zone ?? ''
     let next = this.o.discoveryIntervalMs
     try {
-      const egress = await this.track(this.o.client.discoverEgress({resolver, port, zone, source: this.o.source, timeoutMs: this.timeoutMs}))
+      const egress = await this.track(this.o.client.discoverEgress({resolver, port, zone, source: this.o.source, timeoutMs: this.o.discoveryTimeoutMs ?? 3000}))
       if (this.stopped) return
       this.stats.discoveries++
       this.o.count?.('discovery', true)

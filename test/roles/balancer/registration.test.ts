@@ -102,7 +102,7 @@ test('a silent DNS-B is logged once, retried with backoff, and never delays answ
       assert.is(m.rcode, Rcode.NOERROR)
       assert.ok(performance.now() - t0 < 200, `answer took ${(performance.now() - t0).toFixed(0)} ms`)
     }
-    await waitFor(() => false, 7000) // several retries (timeout 3 s, backoff 1 s, 2 s)
+    await waitFor(() => false, 7000) // several retries (3 tries of 1 s each, then backoff 1 s, 2 s)
     const about = logs.filter((l) => l.includes(`DNS-B ${B2}`) && l.startsWith('cannot register'))
     assert.is(about.length, 1, `logged ${about.length} times: ${about.join(' | ')}`)
     assert.is(adds(b2, OWNER_LB).length, 0)
