@@ -16,6 +16,7 @@ export {
   maskAddress,
   parseAddress,
   parseIPv4,
+  parseIPv4Into,
   parseIPv6Into,
 } from './address.js'
 export type {Address, IPv4, IPv6} from './address.js'

@@ -7,6 +7,7 @@ import type {MappingChange, MappingMatch} from '../../src/mapping/mapping-table.
 import {MappingStateError} from '../../src/mapping/mapping-state.js'
 import type {MappingState} from '../../src/mapping/mapping-state.js'
 import {formatPrefix, parsePrefix} from '../../src/mapping/prefix.js'
+import {labelsToPrefix} from '../../src/mapping/rpz-labels.js'
 import type {Prefix} from '../../src/mapping/prefix.js'
 
 const NOW = 1_700_000_000
@@ -378,6 +379,22 @@ test('incremental sweep: bounded steps that together remove every expired lease'
   assert.ok(calls <= 70, `took ${calls} steps`)
   assert.is(t.leaseCount, n - Math.ceil(n / 3))
   for (let i = 0; i < n; i += 97) assert.is(t.lookup((0x0a000000 + i) >>> 0, NOW + 50) !== null, i % 3 !== 0)
+})
+
+test('the README example does what it says', () => {
+  const t = new MappingTable()
+  const lb1 = t.registerLb({name: 'lb1.www.glb.example.test.', addrs: ['127.0.2.1']})
+  const lb2 = t.registerLb({name: 'lb2.www.glb.example.test.', addrs: ['127.0.2.2']})
+  const now = NOW
+  t.upsert(labelsToPrefix(['32', '53', '1', '0', '127'])!, lb1, now + 300, 4)
+  t.upsert(parsePrefix('127.0.1.0/24')!, lb2, now + 300, 9)
+  t.upsert(parsePrefix('127.0.1.53/32')!, lb2, now + 300, 9)
+  const m = t.lookupAddress('127.0.1.53', now)!
+  assert.equal([m.lbs[0], m.count > 1 ? m.lbs[1] : -1], [lb1, lb2])
+  assert.is(t.lookupAddress('192.0.2.1', now), null)
+  assert.is(t.busiestLbNear(A('192.0.2.1')), lb2)
+  const e = t.lookupSubnet(A('127.0.1.0'), 24, now)!
+  assert.equal([e.lbs[0], e.prefixLen], [lb2, 24])
 })
 
 test.run()
