@@ -90,13 +90,14 @@ export default class Trace extends GlbCommand {
     this.log(`\n${e.qname} TXT from ${e.server}:`)
     for (const h of e.header) this.log(h.text)
     const ex = new Table({head: ['content server', 'srtt', 'loss', 'state', 'score', 'choice', 'why'], style: {head: [], border: []}})
-    const shown = new Set(['srtt', 'loss', 'score'])
+    const shown = new Set(['srtt', 'spread', 'loss', 'score'])
     for (const en of e.entries) {
       const state = en.words.filter((w) => w === 'up' || w === 'down' || w === 'unknown').join(' ')
       const choice = en.words.filter((w) => w === 'chosen' || w === 'not-chosen').join(' ')
       const rest = [...en.words.filter((w) => !['up', 'down', 'unknown', 'chosen', 'not-chosen'].includes(w)),
         ...Object.entries(en.fields).filter(([k]) => !shown.has(k)).map(([k, v]) => `${k}=${v}`)]
-      ex.push([en.address!, en.fields.srtt ?? '', en.fields.loss ?? '', state, en.fields.score ?? '', choice, [en.why, ...rest].filter(Boolean).join(' ')])
+      const spread = en.fields.spread && en.fields.spread !== '-' ? ` ±${en.fields.spread}` : ''
+      ex.push([en.address!, (en.fields.srtt ?? '') + spread, en.fields.loss ?? '', state, en.fields.score ?? '', choice, [en.why, ...rest].filter(Boolean).join(' ')])
     }
     this.log(ex.toString())
   }

@@ -73,7 +73,8 @@ export async function askExplain(lb: Hop, o: Pick<ResolverOptions, 'source' | 'p
 export function parseExplainString(text: string): ExplainEntry {
   let body = text.trim()
   let why: string | undefined
-  const paren = /\s*\(([^()]*)\)$/.exec(body)
+  // The reason runs from the first "(" to the final ")" and may hold parentheses of its own.
+  const paren = /\s*\((.*)\)$/.exec(body)
   if (paren) {
     why = paren[1]
     body = body.slice(0, paren.index)
