@@ -2,6 +2,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
+import dnsPacket from 'dns-packet'
 import {PreparedAnswer, encodeResponse, encodeError, udpLimit, type ResponseSpec} from '../../src/dns/response.js'
 import {buildQuery} from '../../src/dns/client.js'
 import {parseQuery, readMessage} from '../../src/dns/wire/reader.js'
@@ -38,6 +39,43 @@ test('prepared answers are byte-identical to per-query encoding, whatever the ID
       assert.equal(rendered.subarray(12, q.qnameEnd), query.subarray(12, q.qnameEnd), 'question bytes kept')
       assert.is(m.edns?.do ?? false, edns?.do ?? false)
     }), {numRuns: 500})
+})
+
+const referral: ResponseSpec = {rcode: 0, aa: false,
+  authority: [{name: 'glb.example.test', type: 2, ttl: 300, data: 'b1.glb.example.test'}, {name: 'glb.example.test', type: 2, ttl: 300, data: 'b2.glb.example.test'}],
+  additional: [{name: 'b1.glb.example.test', type: 1, ttl: 300, data: '127.0.0.20'}, {name: 'b2.glb.example.test', type: 1, ttl: 300, data: '127.0.0.21'}]}
+const nxdomain: ResponseSpec = {rcode: 3, aa: true, authority: [{name: 'example.test', type: 6, ttl: 60,
+  data: {mname: 'ns1.example.test', rname: 'hostmaster.example.test', serial: 7, refresh: 1, retry: 2, expire: 3, minimum: 60}}]}
+const label = fc.stringMatching(/^[A-Za-z0-9-]{1,63}$/)
+
+test('an answer for any name reads the same as per-query encoding, for names of every length up to 255', () => {
+  const answers = [[referral, PreparedAnswer.forAnyName(referral)], [nxdomain, PreparedAnswer.forAnyName(nxdomain)]] as const
+  fc.assert(fc.property(fc.array(label, {minLength: 1, maxLength: 8}), fc.constantFrom(1, 28, 16), fc.boolean(), (labels, qtype, withEdns) => {
+    let name = labels.join('.') + '.glb.example.test'
+    while (name.length > 253) name = name.slice(name.indexOf('.') + 1)
+    const query = buildQuery(name, qtype, {edns: withEdns ? {udpSize: 1232} : false})
+    const q = parseQuery(query)
+    for (const [spec, p] of answers) {
+      const out = p.render(query, q, 65535)
+      const ours = readMessage(out)
+      const theirs = readMessage(encodeResponse(q, query, spec, 65535, withEdns ? {udpSize: 1232, do: false} : null))
+      assert.equal(out.subarray(12, q.questionEnd), query.subarray(12, q.questionEnd), 'question as asked')
+      assert.equal({...ours, header: null, authorities: ours.authorities.map((r) => [r.name, r.data]), additionals: ours.additionals.map((r) => [r.name, r.data])},
+        {...theirs, header: null, authorities: theirs.authorities.map((r) => [r.name, r.data]), additionals: theirs.additionals.map((r) => [r.name, r.data])})
+      assert.is(ours.header.flags, theirs.header.flags)
+      dnsPacket.decode(out) // and another decoder agrees it is well-formed
+    }
+  }), {numRuns: 500})
+  // The longest name (255 octets) shifts every pointer the most; one octet short of the room it needs, the
+  // answer truncates cleanly.
+  const longest = [63, 63, 63, 61].map((n) => 'a'.repeat(n)).join('.')
+  const q255 = buildQuery(longest, 1, {edns: false})
+  const p = PreparedAnswer.forAnyName(referral)
+  const whole = p.render(q255, parseQuery(q255), 1232)
+  assert.is(readMessage(whole).additionals.length, 2)
+  const cut = p.render(q255, parseQuery(q255), whole.length - 1)
+  assert.ok(readMessage(cut).header.flags & Flag.TC)
+  assert.is(cut.length, 12 + 255 + 4)
 })
 
 test('a prepared answer copies type and class as asked and refuses a question of another length', () => {

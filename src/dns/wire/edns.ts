@@ -20,17 +20,20 @@ export interface Edns {
   ecs: ClientSubnet | null
 }
 
-/** Parses an OPT record's TTL field and RDATA (bounded by the RDATA slice). Throws WireError if malformed. */
-export function parseOpt(udpSize: number, ttl: number, rdata: Buffer): Edns {
+/**
+ * Parses an OPT record's TTL field and its RDATA, `buf[start, end)` (the bounds RDLENGTH gave). Throws
+ * WireError if malformed. Offsets rather than a slice: the query path makes no Buffer for an OPT without options.
+ */
+export function parseOpt(udpSize: number, ttl: number, buf: Buffer, start = 0, end = buf.length): Edns {
   const options: {code: number; data: Buffer}[] = []
   let ecs: ClientSubnet | null = null
-  let pos = 0
-  while (pos < rdata.length) {
-    if (pos + 4 > rdata.length) throw new WireError('EDNS option header runs past the OPT RDATA')
-    const code = rdata.readUInt16BE(pos)
-    const len = rdata.readUInt16BE(pos + 2)
-    if (pos + 4 + len > rdata.length) throw new WireError('EDNS option runs past the OPT RDATA')
-    const data = rdata.subarray(pos + 4, pos + 4 + len)
+  let pos = start
+  while (pos < end) {
+    if (pos + 4 > end) throw new WireError('EDNS option header runs past the OPT RDATA')
+    const code = buf.readUInt16BE(pos)
+    const len = buf.readUInt16BE(pos + 2)
+    if (pos + 4 + len > end) throw new WireError('EDNS option runs past the OPT RDATA')
+    const data = buf.subarray(pos + 4, pos + 4 + len)
     if (code === EdnsOption.ECS) {
       if (ecs) throw new WireError('more than one Client Subnet option')
       ecs = parseEcs(data)

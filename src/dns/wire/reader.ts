@@ -94,7 +94,7 @@ export function parseQuery(buf: Buffer): ParsedQuery {
       if (i < firstAdditional) throw new WireError('OPT outside the additional section')
       if (edns) throw new WireError('more than one OPT record')
       if (buf[nameStart] !== 0) throw new WireError('OPT owner is not the root')
-      edns = parseOpt(buf.readUInt16BE(pos + 2), buf.readUInt32BE(pos + 4), buf.subarray(rdStart, rdStart + rdlen))
+      edns = parseOpt(buf.readUInt16BE(pos + 2), buf.readUInt32BE(pos + 4), buf, rdStart, rdStart + rdlen)
     } else if (type === RRType.TSIG) {
       if (i < firstAdditional) throw new WireError('TSIG outside the additional section')
       tsigOffset = start

@@ -31,6 +31,8 @@ export class MessageWriter {
   private buf: Buffer
   pos = 0
   private readonly names = new Map<string, number>()
+  /** When set, the offset of every compression pointer written is pushed here (relocatable answers). */
+  pointerLog: number[] | null = null
 
   constructor(capacity = 512) {
     this.buf = Buffer.alloc(capacity)
@@ -95,7 +97,11 @@ export class MessageWriter {
       const key = keys[i]!
       if (compress) {
         const ptr = this.names.get(key)
-        if (ptr !== undefined) { this.u16(0xc000 | ptr); return }
+        if (ptr !== undefined) {
+          this.pointerLog?.push(this.pos)
+          this.u16(0xc000 | ptr)
+          return
+        }
       }
       if (this.pos < 0x3fff && !this.names.has(key)) this.names.set(key, this.pos)
       this.u8(labels[i]!.length)

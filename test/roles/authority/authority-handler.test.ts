@@ -76,6 +76,18 @@ test('prepared answers: reused for names the zone holds, never made for names a 
       await s.ask('mail.example.test', 1000 + i) // rare types on a real name
     }
     assert.is(count(), 2)
+    // Invented names share one NXDOMAIN per zone and one referral per cut, each valid for the name asked.
+    const inner = s.handler as unknown as {nxdomain: Map<string, unknown>; referrals: Map<string, unknown>}
+    assert.is(inner.nxdomain.size, 1)
+    assert.is(inner.referrals.size, 1)
+    const ref = await s.ask('Some.Long.Invented.Name.Www.Glb.Example.Test', 'AAAA')
+    assert.equal(ref.message.authorities.map((r) => `${r.name} ${r.data}`), ['glb.example.test. b1.glb.example.test.', 'glb.example.test. b2.glb.example.test.'])
+    assert.equal(ref.message.additionals.map((r) => `${r.name} ${r.data}`), ['b1.glb.example.test. 127.0.0.20', 'b2.glb.example.test. 127.0.0.21'])
+    const nx = await s.ask('x', 'A', {edns: false}).catch(() => null) // outside: REFUSED, not the shared NXDOMAIN
+    assert.is(nx?.message.rcode, 5)
+    const nx2 = await s.ask('a.b.c.nowhere.example.test', 'TXT')
+    assert.is(nx2.message.rcode, 3)
+    assert.is(nx2.message.authorities[0]!.name, 'example.test.')
   } finally {
     await s.close()
   }
