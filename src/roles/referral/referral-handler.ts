@@ -2,9 +2,9 @@
 //
 // Query path for a load-balanced name N (the hot path): read the resolver's address (or its ECS subnet),
 // one longest-prefix lookup, pick the mapped DNS-LB and a second one, then a Map get of the PreparedAnswer
-// for (qtype, N, LB pair) and w.prepared(). Answers are built on first use and dropped when LB addresses or
-// measurements change (store.answerVersion), so nothing is encoded per query except whoami, negative
-// answers and names below N.
+// for (qtype, N, LB pair) and w.prepared(). Referrals are built on first use and dropped when a DNS-LB's
+// addresses change (store.addressVersion); direct answers also when measurements change. A renewal that
+// changes nothing keeps them. Only whoami, negative answers and names below N are encoded per query.
 import {isIPv4} from 'node:net'
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
 import {encodeResponse, PreparedAnswer, type ResponseSpec} from '../../dns/response.js'
@@ -57,8 +57,10 @@ export class ReferralHandler implements Handler {
   private whoamiSuffix = ''
   private transferPrefixes: Prefix[] = []
   private cache = new Map<string, Cached>()
+  private directCache = new Map<string, Cached>()
   private staticCache = new Map<string, PreparedAnswer>()
-  private cacheVersion = -1
+  private addressVersion = -1
+  private measurementVersion = -1
   private readonly scratch = new Uint8Array(16)
   private readonly now: () => number
   private readonly updates: UpdateResponder
@@ -135,6 +137,7 @@ export class ReferralHandler implements Handler {
     this.nameLabels = this.names.map((n) => '.' + n)
     this.poolAddrs = this.names.map((n) => poolOf.get(n) ?? null)
     this.cache.clear()
+    this.directCache.clear()
     this.staticCache.clear()
   }
 
@@ -179,9 +182,15 @@ export class ReferralHandler implements Handler {
     const q = req.query
     // DNS-B is the parent side of N's delegation: DS is answered here, and there is none (insecure).
     if (apex && q.qtype === RRType.DS) { w.reply(this.nodata()); return }
-    if (this.cacheVersion !== this.store.answerVersion || this.cache.size > MAX_CACHED) {
+    const store = this.store
+    if (this.addressVersion !== store.addressVersion || this.cache.size > MAX_CACHED) {
       this.cache.clear()
-      this.cacheVersion = this.store.answerVersion
+      this.directCache.clear()
+      this.addressVersion = store.addressVersion
+    }
+    if (this.measurementVersion !== store.measurementVersion || this.directCache.size > MAX_CACHED) {
+      this.directCache.clear()
+      this.measurementVersion = store.measurementVersion
     }
     const now = this.now()
     const ecs = this.state.ecs === 'use' ? q.edns?.ecs ?? null : null
@@ -220,12 +229,12 @@ export class ReferralHandler implements Handler {
     if (!apex) { w.reply({rcode: Rcode.NXDOMAIN, aa: true, authority: [this.soaRR(true)]}, ecsOption ? [ecsOption] : undefined); return }
     if (q.qtype !== RRType.A && q.qtype !== RRType.AAAA) { w.reply(this.nodata(), ecsOption ? [ecsOption] : undefined); return }
     const key = `d${q.qtype}|${idx}|${a}|${b}`
-    let c = this.cache.get(key)
+    let c = this.directCache.get(key)
     if (!c || !(c.until > now)) {
       const d = this.directSpec(idx, q.qtype === RRType.A ? 4 : 6, a, b, now)
       if (!d) { w.reply(this.nodata(), ecsOption ? [ecsOption] : undefined); return }
       c = {p: new PreparedAnswer(this.names[idx]!, q.qtype, d.spec, q.qclass), until: d.until}
-      this.cache.set(key, c)
+      this.directCache.set(key, c)
     }
     w.prepared(c.p, ecsOption)
   }

@@ -59,8 +59,10 @@ export class RegistrationStore implements UpdateZone {
   readonly table: MappingTable
   /** SOA serial: moves with every accepted change. */
   serial: number
-  /** Moves when LB addresses, LB liveness or measurements change (cached answers depend on them). */
-  answerVersion = 0
+  /** Moves when a DNS-LB's addresses change: prepared referrals (their glue) depend on them. */
+  addressVersion = 0
+  /** Moves when measurements change or lapse: prepared direct answers depend on them. */
+  measurementVersion = 0
   readonly lbLeases = new Map<string, LbLease>()
   readonly measurements = new Map<string, MeasurementLease>()
   /** Until when each LB id may be referred to (Infinity: from the state file; 0: withdrawn). */
@@ -98,7 +100,6 @@ export class RegistrationStore implements UpdateZone {
     this.o = {...this.o, ...next}
     this.staticLabels = new Set(next.staticLbs.map((l) => l.label))
     for (const s of next.staticLbs) this.setExpiry(this.ensureLb(s.label, s.addrs), Infinity)
-    this.answerVersion++
   }
 
   /** Reads and checks a persisted form; throws Error naming what is wrong. */
@@ -152,7 +153,7 @@ export class RegistrationStore implements UpdateZone {
     for (const [label, l] of this.lbLeases) if (!(l.expiresAt > now)) { this.lbLeases.delete(label); n++ }
     let m = 0
     for (const [label, x] of this.measurements) if (!(x.expiresAt > now)) { this.measurements.delete(label); m++ }
-    if (m) this.answerVersion++
+    if (m) this.measurementVersion++
     return n + m
   }
 
@@ -282,10 +283,16 @@ export class RegistrationStore implements UpdateZone {
       }
     }
     for (const [label, m] of ms) {
-      if (m === null) this.measurements.delete(label)
-      else this.measurements.set(label, {...m, servers: m.strings.map((s) => parseMeasurement(s)!)})
+      const old = this.measurements.get(label)
+      if (m === null) {
+        if (old) this.measurementVersion++
+        this.measurements.delete(label)
+        continue
+      }
+      // A push that repeats the same figures only renews the lease: cached direct answers stay.
+      if (!old || old.strings.join('\n') !== m.strings.join('\n')) this.measurementVersion++
+      this.measurements.set(label, {...m, servers: m.strings.map((s) => parseMeasurement(s)!)})
     }
-    if (lbs.size || ms.size) this.answerVersion++
     this.serial = (this.serial + 1) >>> 0 || 1
     return ops.length > 0
   }
@@ -316,7 +323,7 @@ export class RegistrationStore implements UpdateZone {
   private ensureLb(label: string, addrs: readonly string[]): number {
     const before = this.table.lbVersion
     const id = this.table.registerLb({name: lbOwner(label, this.origin), addrs})
-    if (this.table.lbVersion !== before) this.answerVersion++
+    if (this.table.lbVersion !== before) this.addressVersion++
     return id
   }
 

@@ -182,12 +182,16 @@ test('whoami: the asker\'s address as A (IPv4), AAAA (IPv6) and TXT, TTL 0; the 
   }
 })
 
-test('an LB address change rebuilds the prepared referral (new glue)', async () => {
+test('an LB address change rebuilds the prepared referral (new glue); a plain renewal keeps it', async () => {
   const b = await runDnsB(bState())
   try {
     await reg(b, 'lb1', '127.0.1.1', '127.0.1.53')
     assert.equal(glue(await ask(b, '127.0.1.53', WWW, RRType.A)), ['lb1.www.glb.example.test. 127.0.1.1'])
+    const version = b.role.store.addressVersion
+    await reg(b, 'lb1', '127.0.1.1', '127.0.1.53')
+    assert.is(b.role.store.addressVersion, version, 'a renewal (delete + add of the same address) invalidates nothing')
     await reg(b, 'lb1', '127.0.1.9', '127.0.1.53')
+    assert.ok(b.role.store.addressVersion > version)
     assert.equal(glue(await ask(b, '127.0.1.53', WWW, RRType.A)), ['lb1.www.glb.example.test. 127.0.1.9'])
   } finally {
     await b.close()
