@@ -81,6 +81,21 @@ test('exact address first, then the longest prefix; the next shorter prefix give
   }
 })
 
+test('an IPv6 resolver address is mapped by its /128 or a covering IPv6 prefix', async () => {
+  const b = await runDnsB(bState(), {address: '::1'})
+  try {
+    await reg(b, 'lb6', 'fd00::6:1', '::/1')
+    const q = () => exchange('::1', buildQuery(WWW, RRType.A), {port: b.port, timeoutMs: 2000})
+    assert.is(nsNames(await q())[0], 'lb6.www.glb.example.test.', '::1 lies in ::/1')
+    await reg(b, 'lb7', '127.0.7.1', '::1')
+    const r = await q()
+    assert.equal(nsNames(r), ['lb7.www.glb.example.test.', 'lb6.www.glb.example.test.'])
+    assert.ok(glue(r).includes('lb6.www.glb.example.test. fd00::6:1'), 'AAAA glue')
+  } finally {
+    await b.close()
+  }
+})
+
 test('ECS: the subnet picks the DNS-LB, the scope echoes the matched prefix length; "ignore" uses the address', async () => {
   const b = await runDnsB(bState())
   const plain = await runDnsB(bState({ecs: 'ignore', noMapping: {lb: 'lb0'}, lbs: [{label: 'lb0', addrs: ['127.0.9.1']}]}), {address: '127.0.0.21'})
