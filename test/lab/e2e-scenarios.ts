@@ -1,0 +1,167 @@
+// The lab's end-to-end scenarios (issue #6), run with each kind of ISP resolver by the e2e-*.test.ts files:
+// the whole chain root -> DNS-A -> DNS-B -> DNS-LB on port 53, driven only over the wire with dig.
+import {test} from 'uvu'
+import * as assert from 'uvu/assert'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {Lab, type IspKind} from '../../src/lab/lab.js'
+import {loadTopology, DEFAULT_TOPOLOGY} from '../../src/lab/topology.js'
+import {glbLauncher, runGlb} from '../helpers/cli.js'
+import {runTool} from '../helpers/run-tool.js'
+import {missing} from '../helpers/env.js'
+
+interface Dig {
+  status: string
+  addrs: string[]
+  ns: string[]
+}
+
+/** dig as a client of `server` (RD=1), or hop by hop with +norec; returns status and A/NS records. */
+export async function dig(server: string, name: string, o: {norec?: boolean; source?: string; type?: string} = {}): Promise<Dig> {
+  const args = ['+tries=1', '+time=3', '+noall', '+comments', '+answer', '+authority', `@${server}`, name, o.type ?? 'A']
+  if (o.norec) args.unshift('+norec')
+  if (o.source) args.unshift('-b', o.source)
+  const r = await runTool('dig', args, {timeoutMs: 8000})
+  const status = /status: (\w+)/.exec(r.stdout)?.[1] ?? (r.stdout.includes('timed out') || r.code === 9 ? 'TIMEOUT' : `ERROR(${r.code})`)
+  const rr = r.stdout.split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.split(/\s+/))
+  return {status, addrs: rr.filter((f) => f[3] === 'A').map((f) => f[4]!), ns: rr.filter((f) => f[3] === 'NS').map((f) => f[4]!)}
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Asks `isp` every `everyMs` for `name` until `until` holds or `ms` passes; returns every result seen. */
+async function watch(isp: string, name: string, ms: number, until: (d: Dig) => boolean, everyMs = 250): Promise<{seen: Dig[]; done: boolean; afterMs: number}> {
+  const seen: Dig[] = []
+  const start = Date.now()
+  while (Date.now() - start < ms) {
+    const d = await dig(isp, name)
+    seen.push(d)
+    if (until(d)) return {seen, done: true, afterMs: Date.now() - start}
+    await sleep(everyMs)
+  }
+  return {seen, done: false, afterMs: Date.now() - start}
+}
+
+const failures = (seen: Dig[]) => seen.filter((d) => d.status !== 'NOERROR' || d.addrs.length === 0)
+
+/** Registers every scenario for `kind` on uvu's default suite and runs it. */
+export function runScenarios(kind: IspKind): void {
+  const needs = ['root', 'dig', ...(kind === 'unbound' ? ['unbound'] : kind === 'bind' ? ['named'] : [])]
+  const skip = missing(needs)
+  const t = skip ? test.skip : test
+  const topology = loadTopology(DEFAULT_TOPOLOGY)
+  const name = `${topology.name}.${topology.zone}`
+  const pops = topology.pops
+  let lab: Lab | null = null
+
+  t.before(async () => {
+    if (skip) return
+    lab = new Lab({topology, topologyFile: DEFAULT_TOPOLOGY, isp: kind, glb: [process.execPath, glbLauncher()]})
+    await lab.start()
+    const {converged, rows} = await lab.waitConverged(60_000)
+    if (!converged) throw new Error(`lab did not converge: ${JSON.stringify(rows)}`)
+  })
+
+  t.after(async () => {
+    await lab?.stop()
+  })
+
+  t(`${kind}: dig @127.0.k.53 ${name} returns server k for every POP k (qname minimisation on)`, async () => {
+    for (const [k, p] of pops.entries()) {
+      const d = await dig(p.isp, name)
+      assert.is(d.status, 'NOERROR', `${p.isp}`)
+      assert.equal(d.addrs, [topology.servers[k]!], `ISP ${p.isp} should get server ${k + 1}`)
+    }
+  })
+
+  t(`${kind}: each DNS-LB discovered its resolver's egress and registered with both DNS-Bs`, async () => {
+    const key = lab!.key
+    const tables: string[] = []
+    for (const b of topology.bs) {
+      const r = await runGlb(['map', 'list', '--b', b, '--zone', topology.lbZone, '--key', `${key.algorithm}:${key.name}:${key.secret}`, '--json'])
+      assert.is(r.code, 0, r.stderr)
+      const doc = JSON.parse(r.stdout)
+      const rows: {prefix: string; lb: string}[] = (doc.mappings ?? doc.entries ?? doc).map((m: any) => ({prefix: m.prefix, lb: m.lb ?? m.label ?? m.lbs?.[0]?.label}))
+      for (const p of pops) {
+        assert.ok(rows.some((m) => m.prefix === `${p.isp}/32` && String(m.lb).startsWith(p.label)), `${b} maps ${p.isp}/32 to ${p.label}: ${JSON.stringify(rows)}`)
+      }
+      tables.push(JSON.stringify(rows.map((m) => [m.prefix, String(m.lb)]).sort()))
+    }
+    assert.is(tables[0], tables[1], 'both DNS-Bs hold the same table')
+  })
+
+  t(`${kind}: making server 2 nearest to POP 1 moves ISP 1's clients to server 2 once the cached answer expires`, async () => {
+    const original = readFileSync(lab!.matrixFile, 'utf8')
+    try {
+      const m = JSON.parse(original)
+      // Server 2 becomes clearly nearest to POP 1 (well past any hysteresis margin); server 1 moves away.
+      m.servers['127.0.10.2'].from['127.0.1.0/24'] = 2
+      m.servers['127.0.10.1'].from['127.0.1.0/24'] = 90
+      writeFileSync(lab!.matrixFile, JSON.stringify(m))
+      const bound = 3 * topology.probe.intervalMs + topology.ttl.answer * 1000 + 5000
+      const w = await watch(pops[0]!.isp, name, bound, (d) => d.addrs[0] === topology.servers[1])
+      assert.ok(w.done, `ISP 1 still gets ${JSON.stringify(w.seen.at(-1))} after ${bound} ms`)
+      assert.equal(failures(w.seen), [], 'no failure while moving')
+    } finally {
+      writeFileSync(lab!.matrixFile, original)
+    }
+    const back = await watch(pops[0]!.isp, name, 20_000, (d) => d.addrs[0] === topology.servers[0])
+    assert.ok(back.done, 'ISP 1 returns to server 1 when the matrix is restored')
+  })
+
+  t(`${kind}: stopping server 1 moves ISP 1's clients to the next best within down threshold + answer TTL, no SERVFAIL`, async () => {
+    const original = readFileSync(lab!.matrixFile, 'utf8')
+    try {
+      const m = JSON.parse(original)
+      m.servers['127.0.10.1'].down = true
+      writeFileSync(lab!.matrixFile, JSON.stringify(m))
+      // Down after downAfter failed probes (each up to interval + timeout), then the cached answer's TTL.
+      const bound = topology.probe.downAfter * (topology.probe.intervalMs + topology.probe.timeoutMs) + topology.ttl.answer * 1000 + 2000
+      const w = await watch(pops[0]!.isp, name, bound + 5000, (d) => d.addrs.length > 0 && d.addrs[0] !== topology.servers[0])
+      assert.ok(w.done, `ISP 1 still gets server 1 after ${w.afterMs} ms`)
+      assert.ok(w.afterMs <= bound, `moved after ${w.afterMs} ms, bound ${bound} ms`)
+      assert.equal(failures(w.seen), [], 'no SERVFAIL or empty answer in between')
+    } finally {
+      writeFileSync(lab!.matrixFile, original)
+    }
+    const back = await watch(pops[0]!.isp, name, 25_000, (d) => d.addrs[0] === topology.servers[0])
+    assert.ok(back.done, 'ISP 1 returns to server 1 after recovery')
+  })
+
+  t(`${kind}: killing one DNS-B: resolvers keep getting answers through the other`, async () => {
+    await lab!.processes.stop('b1', 0)
+    // Long enough for every cached answer and referral to expire, so resolvers must ask a DNS-B again.
+    const span = (topology.ttl.referral + topology.ttl.answer) * 1000 + 3000
+    const start = Date.now()
+    const seen: Dig[] = []
+    while (Date.now() - start < span) {
+      for (const p of pops) seen.push(await dig(p.isp, name))
+      await sleep(500)
+    }
+    assert.equal(failures(seen), [], 'every query answered')
+    const direct = await dig(topology.bs[1]!, `${topology.name}.${topology.lbZone}`, {norec: true, source: pops[0]!.isp})
+    assert.ok(direct.ns.length > 0, 'the remaining DNS-B still refers')
+  })
+
+  t(`${kind}: freezing DNS-LB 1 (SIGSTOP): its clients keep getting answers via the second NS; after the lease DNS-B stops naming it`, async () => {
+    const lb1 = lab!.processes.get(pops[0]!.label)!
+    const referral = await dig(topology.bs[1]!, `${topology.name}.${topology.lbZone}`, {norec: true, source: pops[0]!.isp})
+    assert.ok(referral.ns.length >= 2, `the referral names two DNS-LBs: ${referral.ns}`)
+    process.kill(lb1.pid, 'SIGSTOP')
+    try {
+      const span = (topology.ttl.lease + topology.ttl.referral) * 1000 + 5000
+      const start = Date.now()
+      const seen: Dig[] = []
+      while (Date.now() - start < span) {
+        seen.push(await dig(pops[0]!.isp, name))
+        await sleep(500)
+      }
+      assert.equal(failures(seen), [], 'no SERVFAIL while DNS-LB 1 is frozen')
+      const after = await dig(topology.bs[1]!, `${topology.name}.${topology.lbZone}`, {norec: true, source: pops[0]!.isp})
+      assert.ok(after.ns.length > 0 && !after.ns.some((n) => n.startsWith(`${pops[0]!.label}.`)), `DNS-B no longer names ${pops[0]!.label}: ${after.ns}`)
+    } finally {
+      process.kill(lb1.pid, 'SIGCONT')
+    }
+  })
+
+  test.run()
+}
