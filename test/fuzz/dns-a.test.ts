@@ -49,7 +49,7 @@ test('DNS-A survives 100,000 hostile packets over UDP and TCP and answers a vali
     console.log(summary('DNS-A', r))
     console.log(`    RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; server stats ${JSON.stringify(a.server.stats)}`)
     assert.equal(r.failures, [], r.failures.join('\n'))
-    assert.equal(errors.map(String), [], 'handler errors (bugs, answered SERVFAIL)')
+    assert.equal([...new Set(errors.map(String))], [], `${errors.length} handler errors (bugs, answered SERVFAIL)`)
     assert.ok(r.sent.udp + r.sent.tcp >= udp + tcp, `every packet went out (${r.sent.udp + r.sent.tcp})`)
     assert.ok(r.ms < 90_000, `took ${r.ms} ms`)
   } finally {
