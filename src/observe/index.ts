@@ -8,3 +8,7 @@ export type {GlbMetrics, HotCounter, MetricsOptions, RoleMetrics} from './metric
 export {FastHistogram, HistogramSeries} from './fast-histogram.js'
 export {serveMetrics} from './serve-metrics.js'
 export type {MetricsServer} from './serve-metrics.js'
+export {observeAnswers} from './observe-answers.js'
+export type {ObserveOptions} from './observe-answers.js'
+export {qtypeLabel} from './metrics.js'
+export {RoleTelemetry} from './role-telemetry.js'

@@ -39,6 +39,8 @@ export interface GlbMetrics {
   probeUp: Gauge<'server'>
   probeLoss: Gauge<'server'>
   mappings: Gauge
+  /** Leases held by kind: "mapping" (resolver prefix -> DNS-LB), "lb" (a DNS-LB's addresses), "measurements". */
+  leases: Gauge<'kind'>
   registrations: Counter<'result' | 'reason'>
   cacheHits: Counter
   cacheMisses: Counter
@@ -46,6 +48,11 @@ export interface GlbMetrics {
   forRole(role: string): RoleMetrics
   /** A pre-bound handle on one of this registry's counters for one label set (cached per label set). */
   hot<L extends string>(counter: Counter<L>, labels?: Partial<Record<L, string>>): HotCounter
+  /**
+   * Runs `fn` at the start of every scrape, before any metric is read: roles copy figures they keep anyway
+   * (cache hit counts, table sizes) into gauges and hot counters there instead of on their hot paths.
+   */
+  beforeScrape(fn: () => void): void
 }
 
 export interface MetricsOptions {
@@ -60,6 +67,16 @@ const ANSWER_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
   const registry = new Registry()
   const registers = [registry]
+  // Registered first, so its collect hook (which runs the beforeScrape callbacks) runs before any other
+  // metric's: the registry reads metrics in registration order, each get() calling its collect() first.
+  const hooks: (() => void)[] = []
+  new Gauge({
+    name: 'glb_up', help: 'Always 1 while the process serves metrics (scrape success, start time via process metrics).', registers,
+    collect(this: Gauge) {
+      this.set(1)
+      for (const fn of hooks) fn()
+    },
+  })
   if (opts.processMetrics ?? true) collectDefaultMetrics({register: registry})
 
   // Pending increments from hot handles, per counter; each counter's collect() moves them in at scrape time.
@@ -86,6 +103,7 @@ export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
   const probeUp = gauge('probe_up', '1 when a server is considered up, 0 when down.', ['server'] as const)
   const probeLoss = gauge('probe_loss', 'Fraction of recent probes of a server that failed (0..1).', ['server'] as const)
   const mappings = gauge('mappings', 'Resolver-to-load-balancer mappings currently held.')
+  const leases = gauge('leases', 'Leases held by a DNS-B, by kind (mapping, lb, measurements).', ['kind'] as const)
   const registrations = counter('registrations_total', 'Registration attempts, by result and reason.', ['result', 'reason'] as const)
   const cacheHits = counter('cache_hits_total', 'Cache lookups answered from the cache.')
   const cacheMisses = counter('cache_misses_total', 'Cache lookups that missed.')
@@ -130,5 +148,19 @@ export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
     return m
   }
 
-  return {registry, dnsQueries, dnsAnswerSeconds, probeRttSeconds, probeUp, probeLoss, mappings, registrations, cacheHits, cacheMisses, forRole, hot}
+  return {
+    registry, dnsQueries, dnsAnswerSeconds, probeRttSeconds, probeUp, probeLoss, mappings, leases, registrations, cacheHits, cacheMisses,
+    forRole, hot, beforeScrape: (fn) => { hooks.push(fn) },
+  }
+}
+
+/** Types counted by name in dns_queries_total; the rest are "OTHER", so label values stay a small set. */
+const COUNTED_TYPES = new Map<number, string>([
+  [1, 'A'], [2, 'NS'], [5, 'CNAME'], [6, 'SOA'], [12, 'PTR'], [15, 'MX'], [16, 'TXT'], [28, 'AAAA'], [33, 'SRV'], [43, 'DS'],
+  [65, 'HTTPS'], [251, 'IXFR'], [252, 'AXFR'], [255, 'ANY'],
+])
+
+/** The qtype label of dns_queries_total: the type's name for common types, else "OTHER". */
+export function qtypeLabel(qtype: number): string {
+  return COUNTED_TYPES.get(qtype) ?? 'OTHER'
 }

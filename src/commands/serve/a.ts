@@ -1,5 +1,5 @@
 // `glb serve a`: run DNS-A, the authoritative server of the customer's zone.
-import {GlbCommand, GlbError} from '../../cli/base-command.js'
+import {Flags, GlbCommand, GlbError} from '../../cli/base-command.js'
 import {serveFlags} from '../../cli/serve-flags.js'
 
 export default class ServeA extends GlbCommand {
@@ -9,13 +9,18 @@ export default class ServeA extends GlbCommand {
     '<%= config.bin %> serve a --state fixtures/a.json --listen 127.0.0.10:5300',
     'sudo <%= config.bin %> serve a --state fixtures/a.json --listen 127.0.0.10 --log-queries',
   ]
-  static override flags = {...serveFlags}
+  static override flags = {
+    ...serveFlags,
+    metrics: Flags.string({description: 'serve Prometheus metrics at http://ADDR:PORT/metrics (queries by type and rcode, answer latency)'}),
+  }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(ServeA)
     const {runRole, describeListen} = await import('../../roles/run-role.js')
     const {authorityStateSchema, buildZones} = await import('../../roles/authority/authority-state.js')
     const {AuthorityHandler} = await import('../../roles/authority/authority-handler.js')
+    const {RoleTelemetry} = await import('../../observe/role-telemetry.js')
+    const telemetry = new RoleTelemetry('dns-a', 'a', flags.metrics)
     const json = this.jsonEnabled()
     try {
       await runRole({
@@ -26,13 +31,14 @@ export default class ServeA extends GlbCommand {
         logQueries: flags['log-queries'],
         build: (state) => {
           const handler = new AuthorityHandler(buildZones(state))
-          return {handler, reload: (next) => handler.setZones(buildZones(next))}
+          return {handler: telemetry.wrap(handler), reload: (next) => handler.setZones(buildZones(next)), close: () => telemetry.close()}
         },
         onListening: (server) => {
+          telemetry.serve()
           if (json) process.stdout.write(JSON.stringify({role: 'dns-a', listening: server.addresses}) + '\n')
           else this.note(`glb serve a: listening on ${describeListen(server)}`)
         },
-        onReload: (_ok, message) => this.note(`glb serve a: ${message}`),
+        onReload: (ok, message) => telemetry.log[ok ? 'info' : 'warn']({event: 'reload', ok, file: flags.state}, message),
       })
     } catch (err) {
       throw new GlbError((err as Error).message)

@@ -14,6 +14,7 @@ export default class ServeIsp extends GlbCommand {
   static override flags = {
     ...serveFlags,
     'upstream-port': Flags.integer({description: 'port of every upstream server (overrides upstreamPort in the state; for labs on high ports)', min: 1, max: 65535}),
+    metrics: Flags.string({description: 'serve Prometheus metrics at http://ADDR:PORT/metrics (queries, answer latency, cache hits and misses)'}),
   }
 
   async run(): Promise<void> {
@@ -22,15 +23,22 @@ export default class ServeIsp extends GlbCommand {
     const {ispStateSchema} = await import('../../roles/recursive/isp-state.js')
     const {RecursiveHandler, recursiveOptionsFromState} = await import('../../roles/recursive/recursive-handler.js')
     const {typeName} = await import('../../dns/wire/constants.js')
+    const {RoleTelemetry} = await import('../../observe/role-telemetry.js')
+    const {logOnce} = await import('../../observe/log-once.js')
+    const telemetry = new RoleTelemetry('dns-isp', 'isp', flags.metrics)
+    const log = telemetry.log
+    const metrics = telemetry.metrics
     const json = this.jsonEnabled()
-    const say = (level: string, message: string) => {
-      if (json) process.stderr.write(JSON.stringify({role: 'dns-isp', level, message}) + '\n')
-      else this.note(`glb serve isp: ${message}`)
-    }
     const options = (state: Parameters<typeof recursiveOptionsFromState>[0]) => {
       const o = recursiveOptionsFromState(flags['upstream-port'] ? {...state, upstreamPort: flags['upstream-port']} : state)
-      // A failure is worth a line: it is what a lab user looks for when dig says SERVFAIL.
-      o.onResolved = (r) => { if (r.status === 'failed') say('warn', `SERVFAIL ${r.qname} ${typeName(r.qtype)}: ${r.failure?.message}`) }
+      // A failure is worth a line (it is what a lab user looks for when dig says SERVFAIL), but an upstream
+      // that is down fails every query: the first failure of each kind is logged in full, then one summary a
+      // minute while it goes on (logOnce), so a flood of SERVFAILs is not a flood of lines.
+      o.onResolved = (r) => {
+        if (r.status !== 'failed') return
+        const kind = r.failure?.kind ?? 'failed'
+        logOnce(log, `servfail:${kind}`, {event: 'servfail', kind, qname: r.qname, qtype: typeName(r.qtype)}, `SERVFAIL ${r.qname} ${typeName(r.qtype)}: ${r.failure?.message}`)
+      }
       return o
     }
     try {
@@ -42,13 +50,26 @@ export default class ServeIsp extends GlbCommand {
         logQueries: flags['log-queries'],
         build: (state) => {
           const handler = new RecursiveHandler(options(state))
-          return {handler, reload: (next) => handler.configure(options(next))}
+          if (metrics) {
+            // The handler counts hits and misses anyway; they move into the counters when /metrics is read.
+            const hits = metrics.hot(metrics.cacheHits)
+            const misses = metrics.hot(metrics.cacheMisses)
+            let last = {hits: 0, misses: 0}
+            metrics.beforeScrape(() => {
+              const now = {hits: handler.stats.hits, misses: handler.stats.resolutions + handler.stats.joined}
+              hits.inc(now.hits - last.hits)
+              misses.inc(now.misses - last.misses)
+              last = now
+            })
+          }
+          return {handler: telemetry.wrap(handler), reload: (next) => handler.configure(options(next)), close: () => telemetry.close()}
         },
         onListening: (server) => {
+          telemetry.serve()
           if (json) process.stdout.write(JSON.stringify({role: 'dns-isp', listening: server.addresses}) + '\n')
-          else say('info', `listening on ${describeListen(server)}`)
+          else this.note(`glb serve isp: listening on ${describeListen(server)}`)
         },
-        onReload: (ok, message) => say(ok ? 'info' : 'warn', message),
+        onReload: (ok, message) => log[ok ? 'info' : 'warn']({event: 'reload', ok, file: flags.state}, message),
       })
     } catch (err) {
       throw new GlbError((err as Error).message)

@@ -22,14 +22,11 @@ export default class ServeLb extends GlbCommand {
     const {balancerStateSchema} = await import('../../roles/balancer/balancer-state.js')
     const {DnsLoadBalancer: Balancer} = await import('../../roles/balancer/dns-load-balancer.js')
     const {registrationClient} = await import('../../roles/balancer/registration-client.js')
-    const {createMetrics, serveMetrics} = await import('../../observe/index.js')
-    const metrics = flags.metrics ? createMetrics() : undefined
-    let metricsServer: Promise<{close(): Promise<void>} | undefined> = Promise.resolve(undefined)
+    const {RoleTelemetry} = await import('../../observe/role-telemetry.js')
+    const telemetry = new RoleTelemetry('dns-lb', 'lb', flags.metrics)
+    const metrics = telemetry.metrics
     const json = this.jsonEnabled()
-    const say = (level: string, message: string) => {
-      if (json) process.stderr.write(JSON.stringify({role: 'dns-lb', level, message}) + '\n')
-      else this.note(`glb serve lb: ${message}`)
-    }
+    const say = (level: 'info' | 'warn' | 'error', message: string) => telemetry.log[level](message)
     let nsid = 'glb dns-lb'
     let lb: DnsLoadBalancer | undefined
     try {
@@ -49,25 +46,23 @@ export default class ServeLb extends GlbCommand {
           const built = await Balancer.create({state, stateFile: flags.state, listen, log: say, registrationClient: registrationClient(), metrics})
           lb = built
           return {
-            handler: built.handler,
+            // The DNS-LB counts its queries itself (on its hot path, by pre-bound handles); the wrapper times them.
+            handler: telemetry.wrap(built.handler, {count: false}),
             reload: (next) => built.reload(next),
             close: async () => {
               await built.close()
-              await (await metricsServer.catch(() => undefined))?.close()
+              await telemetry.close()
             },
           }
         },
         onListening: (server) => {
           // Probing and registration start once answers can be served (a failed bind starts nothing).
           lb?.start()
-          if (metrics && flags.metrics) {
-            metricsServer = serveMetrics(flags.metrics, metrics.registry)
-            metricsServer.catch((err: Error) => say('error', err.message))
-          }
+          telemetry.serve()
           if (json) process.stdout.write(JSON.stringify({role: 'dns-lb', label: first.label, zone: first.zone, listening: server.addresses}) + '\n')
           else this.note(`glb serve lb: ${first.label} for ${first.zone} listening on ${describeListen(server)}`)
         },
-        onReload: (_ok, message) => say('info', message),
+        onReload: (ok, message) => telemetry.log[ok ? 'info' : 'warn']({event: 'reload', ok, file: flags.state}, message),
       })
     } catch (err) {
       throw new GlbError((err as Error).message)

@@ -74,6 +74,8 @@ export class DnsLoadBalancer {
   private readonly log: LogFn
   private pending = new Set<Promise<unknown>>()
   private readonly median = new RttMedianFilter()
+  /** Each server's last logged up/down state: a change is one log line. */
+  private readonly loggedUp = new Map<string, boolean>()
 
   private constructor(private readonly o: BalancerOptions, table: HealthTable, initialPool: PoolServer[]) {
     this.state = o.state
@@ -287,6 +289,7 @@ export class DnsLoadBalancer {
       if (after.has(a)) continue
       this.table.delete(a)
       this.median.delete(a)
+      this.loggedUp.delete(a)
       const m = this.o.metrics
       if (m) for (const g of [m.probeRttSeconds, m.probeUp, m.probeLoss]) g.remove({server: a})
     }
@@ -345,8 +348,14 @@ export class DnsLoadBalancer {
     this.stats.samples++
     this.dirty = true
     const changed = this.table.ingest(target.address, this.median.filter(target.address, sample))
+    const health = this.table.get(target.address)
+    if (health && health.up !== null && this.loggedUp.get(target.address) !== health.up) {
+      this.loggedUp.set(target.address, health.up)
+      if (health.up) this.log('info', `server ${target.address} is up (srtt ${health.srttMs?.toFixed(1) ?? '?'} ms)`)
+      else this.log('warn', `server ${target.address} is down${sample.error ? ` (${sample.error})` : ''}`)
+    }
     const m = this.o.metrics
-    const h = m && this.table.get(target.address)
+    const h = m && health
     if (m && h) {
       const server = {server: target.address}
       if (h.srttMs !== null) m.probeRttSeconds.set(server, h.srttMs / 1000)
