@@ -54,7 +54,7 @@ test('ECS: any octets either parse to a subnet that re-encodes to the same octet
 test('OPT: options encoded back to back parse to the same list; ECS among them is read; lengths that lie throw', () => {
   const opt = fc.record({code: fc.integer({min: 0, max: 0xffff}).filter((c) => c !== EdnsOption.ECS), data: fc.uint8Array({maxLength: 40}).map((a) => Buffer.from(a))})
   fc.assert(fc.property(fc.array(opt, {maxLength: 6}), fc.option(ecsArb, {nil: undefined}), fc.integer({min: 0, max: 0xffffffff}), (opts, ecs, ttl) => {
-    const parts = opts.map((o) => Buffer.concat([Buffer.from([o.code >> 8, o.code & 0xff, o.data.length >> 8, o.data.length & 0xff]), o.data]))
+    const parts: Buffer[] = opts.map((o) => Buffer.concat([Buffer.from([o.code >> 8, o.code & 0xff, o.data.length >> 8, o.data.length & 0xff]), o.data]))
     if (ecs) parts.push(encodeEcsOption(ecs))
     const rdata = Buffer.concat(parts)
     const e = parseOpt(1232, ttl, rdata)
