@@ -10,7 +10,7 @@ import type {UpdateOutcome} from '../update/update-responder.js'
 import {GroupCommit} from './group-commit.js'
 import {PoolMirror} from './pool-mirror.js'
 import {ReferralHandler} from './referral-handler.js'
-import {mappingsPath, type ReferralState} from './referral-state.js'
+import {keyLabelsOf, mappingsPath, type ReferralState} from './referral-state.js'
 import {RegistrationStore, type RegistrationData} from './registration-store.js'
 
 export interface ReferralRoleOptions {
@@ -53,6 +53,7 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
     zone: state.zone,
     maxLeaseTtl: state.maxLeaseTtl,
     updateKeys: state.updateKeys ? new Set(state.updateKeys) : null,
+    keyLabels: keyLabelsOf(state),
     staticLbs: state.lbs,
     staticRrset: (name, type) => handler!.staticRrset(name, type),
     now,
@@ -125,7 +126,7 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
       const poolsChanged = JSON.stringify(next.pools) !== JSON.stringify(state.pools)
       state = next
       keyring = keyringOf(next)
-      store.configure({maxLeaseTtl: next.maxLeaseTtl, updateKeys: next.updateKeys ? new Set(next.updateKeys) : null, staticLbs: next.lbs})
+      store.configure({maxLeaseTtl: next.maxLeaseTtl, updateKeys: next.updateKeys ? new Set(next.updateKeys) : null, keyLabels: keyLabelsOf(next), staticLbs: next.lbs})
       handler!.setState(next)
       if (poolsChanged) void startPools(next)
     },

@@ -43,6 +43,12 @@ export const referralStateSchema = z.object({
   keys: z.array(tsigKey).default([]),
   /** Keys that may send UPDATEs (registrations); default every key. */
   updateKeys: z.array(dnsName).optional(),
+  /**
+   * Keys limited to some DNS-LB labels (key name -> labels), e.g. each DNS-LB with its own key: such a key
+   * touches only those labels' addresses (<label>.lbs), measurements (<label>.m) and mappings (map PTRs naming
+   * <label>.lbs), and may not clear a whole prefix. Keys not listed are limited by updateKeys only.
+   */
+  keyLabels: z.record(z.string(), z.array(label).min(1, {error: 'at least one DNS-LB label'})).optional(),
   /** Who may transfer the zone (AXFR over TCP): keys (default every key) and unsigned from these prefixes. */
   transfer: z.object({keys: z.array(dnsName).optional(), addresses: z.array(prefix).default([])}).default({addresses: []}),
   /** The mapping data file, relative to the state file; default "<state>.mappings.json" beside it. */
@@ -83,12 +89,24 @@ export const referralStateSchema = z.object({
     if (!keyNames.has(k)) issue([...path, i], `the name of a key in "keys"`)
   })
   checkKeys(s.updateKeys, ['updateKeys'])
+  for (const k of Object.keys(s.keyLabels ?? {})) {
+    const n = normalizeDnsName(k)
+    if (typeof n !== 'string' || !keyNames.has(n)) issue(['keyLabels', k], 'the name of a key in "keys"')
+  }
   checkKeys(s.transfer.keys, ['transfer', 'keys'])
   if (s.announce && !keyNames.has(s.announce.key)) issue(['announce', 'key'], 'the name of a key in "keys"')
   if (s.announce && !isSubdomain(s.announce.name, s.zone)) issue(['announce', 'name'], `a name inside ${s.zone}`)
 })
 
 export type ReferralState = z.output<typeof referralStateSchema>
+
+/** keyLabels with canonical key names, for RegistrationStore; null when no key is limited. */
+export function keyLabelsOf(state: ReferralState): Map<string, ReadonlySet<string>> | null {
+  if (!state.keyLabels) return null
+  const out = new Map<string, ReadonlySet<string>>()
+  for (const [k, labels] of Object.entries(state.keyLabels)) out.set(normalizeDnsName(k) as string, new Set(labels))
+  return out
+}
 
 /** Subtrees of the DNS-B zone that are not load-balanced names. */
 export const RESERVED = new Set(['map', 'lbs', 'm', 'whoami', '_pool'])

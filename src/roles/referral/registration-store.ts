@@ -32,6 +32,8 @@ export interface RegistrationStoreOptions {
   maxLeaseTtl: number
   /** Keys that may update; null: any verified key. */
   updateKeys: ReadonlySet<string> | null
+  /** Keys limited to DNS-LB labels (b.json keyLabels); keys not in it are not limited by label. */
+  keyLabels?: ReadonlyMap<string, ReadonlySet<string>> | null
   /** DNS-LBs from the state file: always alive. */
   staticLbs: readonly {label: string; addrs: readonly string[]}[]
   /** The zone's own records (SOA, NS, glue, pools), for prerequisites on them. */
@@ -194,6 +196,23 @@ export class RegistrationStore implements UpdateZone {
     const refuse = (reason: string): UpdateRefusal => ({rcode: Rcode.REFUSED, reason})
     if (this.o.updateKeys && !(ctx.keyName && this.o.updateKeys.has(ctx.keyName))) {
       return refuse(`key ${ctx.keyName ?? '(none)'} may not register at ${this.origin}`)
+    }
+    const limited = ctx.keyName ? this.o.keyLabels?.get(ctx.keyName) : undefined
+    if (limited) {
+      const mine = (label: string | null) => label !== null && limited.has(label)
+      const may = `key ${ctx.keyName} may register only as ${[...limited].join(', ')}`
+      for (const op of ops) {
+        const kind = parseRegistrationName(op.name, this.origin)
+        if (!kind) continue // refused below as not a registration name
+        if (kind.kind !== 'map') {
+          if (!mine(kind.label)) return refuse(`${may}, not change ${op.name}`)
+        } else if (op.op === 'add' || op.op === 'delete-rr') {
+          const target = typeof op.data === 'string' ? lbLabelOf(op.data, this.origin) : null
+          if (!mine(target)) return refuse(`${may}: ${op.name} PTR ${String(op.data)} names another DNS-LB`)
+        } else {
+          return refuse(`${may}, so it may not delete every mapping of ${op.name}`)
+        }
+      }
     }
     const now = this.o.now()
     const gettingAddrs = new Set<string>()

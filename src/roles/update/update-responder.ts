@@ -2,12 +2,13 @@
 import type {Client, Request, ResponseWriter} from '../../dns/handler.js'
 import {encodeResponse} from '../../dns/response.js'
 import {findTsigOffset, NO_TSIG, signResponse, TSIG_FORMERR, tsigErrorResponse, verify} from '../../dns/tsig.js'
-import type {VerifyOk} from '../../dns/tsig.js'
+import type {VerifyFailure, VerifyOk} from '../../dns/tsig.js'
 import type {Keyring} from '../../dns/tsig-keyring.js'
 import {OUR_UDP_SIZE, Rcode, rcodeName} from '../../dns/wire/constants.js'
 import {WireError} from '../../dns/wire/wire-error.js'
 import {readUpdate} from './update-message.js'
 import {processUpdate, type UpdateOp, type UpdateZone} from './update-processor.js'
+import {TsigReplayGuard, type ReplayVerdict} from './tsig-replay-guard.js'
 
 /** How an UPDATE ended, for logs, metrics and tests. */
 export interface UpdateOutcome {
@@ -41,6 +42,8 @@ export interface UpdateResponderOptions {
 
 /** Serves opcode UPDATE for a set of zones; one instance per server. */
 export class UpdateResponder {
+  private readonly replays = new TsigReplayGuard()
+
   constructor(private readonly o: UpdateResponderOptions) {}
 
   /** Handles one UPDATE request completely (exactly one write on `w`). */
@@ -56,6 +59,7 @@ export class UpdateResponder {
     // RFC 8945 §5.2: verify the TSIG before looking at anything else; a failure changes nothing.
     const offset = findTsigOffset(req.message)
     let verified: VerifyOk | null = null
+    let remember: ((reply: Buffer) => void) | null = null
     if (offset === TSIG_FORMERR) {
       w.raw(reply(Rcode.FORMERR))
       return done({...base, rcode: Rcode.FORMERR, tsigError: 'FORMERR', reason: 'malformed message or misplaced TSIG'})
@@ -68,6 +72,20 @@ export class UpdateResponder {
         return done({...base, rcode: v.rcode, tsigError: v.error, keyName: v.record?.keyName ?? null, reason: v.reason})
       }
       verified = v
+      // A signed message is applied once (tsig-replay-guard.ts): a retransmission gets the first reply again,
+      // a replay BADTIME, like a message outside the time window.
+      const seen: ReplayVerdict = this.replays.check(v.key.name, v.timeSigned, v.mac)
+      if (seen.kind === 'retransmission') {
+        if (seen.reply) w.raw(seen.reply)
+        else w.drop() // the first is still being applied; its reply answers this copy too
+        return done({...base, rcode: seen.reply ? seen.reply[3]! & 0xf : Rcode.NOERROR, keyName: v.key.name, reason: 'retransmission: answered again, not applied again'})
+      }
+      if (seen.kind === 'replay') {
+        const failure: VerifyFailure = {ok: false, error: 'BADTIME', rcode: Rcode.NOTAUTH, tsigError: Rcode.BADTIME, reason: seen.reason, key: v.key, mac: v.mac, timeSigned: v.timeSigned, record: v.record}
+        w.raw(tsigErrorResponse(reply(Rcode.NOTAUTH), failure, {now: this.o.now?.()}))
+        return done({...base, rcode: Rcode.NOTAUTH, tsigError: 'BADTIME', keyName: v.key.name, reason: seen.reason})
+      }
+      remember = seen.remember
     } else if (!this.o.allowUnsigned?.(req.client)) {
       // RFC 2136 §3.3: the server's policy refuses; BIND answers an unsigned UPDATE the same way.
       w.raw(reply(Rcode.REFUSED))
@@ -76,7 +94,9 @@ export class UpdateResponder {
     const keyName = verified?.key.name ?? null
     const send = (rcode: number) => {
       const r = reply(rcode)
-      w.raw(verified ? signResponse(r, verified, {now: this.o.now?.()}).message : r)
+      const out = verified ? signResponse(r, verified, {now: this.o.now?.()}).message : r
+      remember?.(out)
+      w.raw(out)
     }
 
     let msg
