@@ -57,6 +57,8 @@ export interface PoolMirrorOptions {
   /** Called with every pool whenever one changed. */
   onChange(pools: ReadonlyMap<string, Pool>): void
   onError?(message: string): void
+  /** Called after each poll that DNS-A answered (so a caller can end an episode of errors). */
+  onOk?(): void
 }
 
 // Refetch every pool at least every this many polls, even without a serial change (a forgotten serial bump).
@@ -88,6 +90,7 @@ export class PoolMirror {
   async refresh(force = false): Promise<boolean> {
     try {
       const serial = await this.soaSerial()
+      this.o.onOk?.()
       this.polls++
       if (!force && serial === this.serial && this.polls % FULL_EVERY !== 0) return false
       const next = new Map<string, Pool>()

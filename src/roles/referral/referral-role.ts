@@ -74,13 +74,23 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
     pools = null
     if (!s.pools || o.offline) return
     const p = s.pools
+    // DNS-A being down fails every poll: the first failure is logged, then nothing until a poll succeeds
+    // (whatever the next failures say: a garbage-answering server fails differently each time).
+    let failing = false
     pools = new PoolMirror({
       server: parseListen(p.server), zone: p.zone, names: p.names, refreshMs: p.refreshMs,
+      onOk: () => {
+        if (failing) log(`pools from ${p.server}: DNS-A answers again`)
+        failing = false
+      },
       onChange: (next) => {
         handler!.setPools(next)
         log(`pools from DNS-A: ${[...next.values()].map((x) => `${x.pool} -> ${x.name} (${x.servers.length} servers)`).join(', ') || 'none'}`)
       },
-      onError: (m) => log(m),
+      onError: (m) => {
+        if (!failing) log(`${m} (retrying every ${p.refreshMs} ms; logged once until it answers)`)
+        failing = true
+      },
     })
     // Not awaited: a DNS-A that is down must not delay serving; the first fetch lands when it can.
     void pools.start()
