@@ -56,7 +56,7 @@ export default class ServeB extends GlbCommand {
             metrics.leases.set({kind: 'lb'}, lbs)
             metrics.leases.set({kind: 'measurements'}, role.store.measurements.size)
           })
-          return {...role, handler: telemetry.wrap(role.handler), close: async () => { await role.close(); await telemetry.close() }}
+          return {...role, handler: telemetry.wrap(role.serving), close: async () => { await role.close(); await telemetry.close() }}
         },
         onListening: (server) => {
           telemetry.serve()

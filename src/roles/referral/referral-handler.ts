@@ -359,7 +359,7 @@ export class ReferralHandler implements Handler {
 
   // ---- whoami ------------------------------------------------------------------------------------------
 
-  /** `<anything>.whoami.<zone>`: the asker's address (A for IPv4, AAAA for IPv6, TXT always), TTL 0. */
+  /** `<anything>.whoami.<zone>`: the asker's address (A for IPv4, AAAA for IPv6, TXT always; ANY the address), TTL 0. */
   private whoami(req: Request, w: ResponseWriter): void {
     const q = req.query
     let addr = req.client.address
@@ -369,7 +369,8 @@ export class ReferralHandler implements Handler {
     const any = q.qtype === RRType.ANY
     if ((any || q.qtype === RRType.A) && family === 4) answer.push({name: q.qname, type: RRType.A, ttl: 0, data: addr})
     if ((any || q.qtype === RRType.AAAA) && family === 6) answer.push({name: q.qname, type: RRType.AAAA, ttl: 0, data: addr})
-    if (any || q.qtype === RRType.TXT) answer.push({name: q.qname, type: RRType.TXT, ttl: 0, data: [addr]})
+    // RFC 8482: ANY gets one RRset (the address), not every type: a small answer to an unauthenticated question.
+    if (q.qtype === RRType.TXT) answer.push({name: q.qname, type: RRType.TXT, ttl: 0, data: [addr]})
     w.reply(answer.length ? {rcode: Rcode.NOERROR, aa: true, answer} : this.nodata())
   }
 

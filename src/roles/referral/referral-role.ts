@@ -1,9 +1,13 @@
 // Assembles DNS-B from b.json: the registration store (restored from its data file), group commit, the handler,
 // the pool mirror, the lease sweep and the announcement to DNS-A. `glb serve b` runs it through runRole.
 import {readFile} from 'node:fs/promises'
+import type {Handler} from '../../dns/handler.js'
 import {parseListen} from '../../dns/listen-address.js'
+import {rateLimit, type RateLimitedHandler, type RateLimitOptions} from '../../dns/rate-limit.js'
 import {createKeyring, createTsigKey, type Keyring} from '../../dns/tsig-keyring.js'
 import {Opcode} from '../../dns/wire/constants.js'
+import {isSubdomain} from '../../dns/wire/name.js'
+import {parseAddress, parsePrefix, prefixContains} from '../../mapping/index.js'
 import {announceDnsB} from '../../registration/announce.js'
 import {writeStateFile} from '../../state/write-state-file.js'
 import type {UpdateOutcome} from '../update/update-responder.js'
@@ -28,6 +32,10 @@ export interface ReferralRoleOptions {
 /** A running DNS-B: what runRole needs, plus its parts for tests. */
 export interface ReferralRole {
   handler: ReferralHandler
+  /** What the server serves: the handler behind the response rate limit (b.json rateLimit). */
+  serving: Handler
+  /** The rate limiter (its counters), when on. */
+  limiter: RateLimitedHandler | null
   opcodes: number[]
   store: RegistrationStore
   commit: GroupCommit
@@ -97,6 +105,25 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
   }
   await startPools(state)
 
+  // Referral and whoami answers over UDP are rate-limited per client prefix: they are what DNS-B answers to
+  // anyone, so what a forged source could reflect. Registrations (UPDATE) and the zone's own records are not.
+  const limited = (qname: string) => {
+    if (qname.endsWith(`.whoami.${state.zone}`)) return true
+    for (const n of handler!.loadBalancedNames()) if (isSubdomain(qname, n)) return true
+    return false
+  }
+  const limitOptions = (s: ReferralState): RateLimitOptions | null => {
+    if (!s.rateLimit) return null
+    const exempt = s.rateLimit.exempt.map((p) => parsePrefix(p)!).filter(Boolean)
+    return {
+      ...s.rateLimit,
+      applies: (req) => req.query.header.opcode === Opcode.QUERY && limited(req.query.qname),
+      exempt: exempt.length ? (address) => { const a = parseAddress(address); return a !== null && exempt.some((p) => prefixContains(p, a)) } : undefined,
+    }
+  }
+  const first = limitOptions(state)
+  const limiter = first ? rateLimit(handler, first) : null
+
   const sweep = setInterval(() => store.sweep(now()), state.sweepMs)
   sweep.unref()
 
@@ -123,6 +150,8 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
 
   return {
     handler,
+    serving: limiter ?? handler,
+    limiter,
     opcodes: [Opcode.QUERY, Opcode.UPDATE],
     store,
     commit,
@@ -138,6 +167,9 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
       keyring = keyringOf(next)
       store.configure({maxLeaseTtl: next.maxLeaseTtl, updateKeys: next.updateKeys ? new Set(next.updateKeys) : null, keyLabels: keyLabelsOf(next), staticLbs: next.lbs})
       handler!.setState(next)
+      const limits = limitOptions(next)
+      if (limiter && limits) limiter.configure(limits)
+      else if (Boolean(limiter) !== Boolean(limits)) log('rateLimit turned on or off: restart to apply it; kept the current setting')
       if (poolsChanged) void startPools(next)
     },
     async close() {

@@ -53,6 +53,18 @@ export const referralStateSchema = z.object({
   transfer: z.object({keys: z.array(dnsName).optional(), addresses: z.array(prefix).default([])}).default({addresses: []}),
   /** The mapping data file, relative to the state file; default "<state>.mappings.json" beside it. */
   mappings: z.string().min(1).optional(),
+  /**
+   * Response rate limiting of referral and whoami answers over UDP (src/dns/rate-limit.ts), per client prefix;
+   * past the limit every slip-th answer is truncated (TC=1) and empty and the rest are dropped. On by default;
+   * false turns it off. Loopback is exempt by default (it cannot be forged from off the host).
+   */
+  rateLimit: z.union([z.literal(false), z.object({
+    responsesPerSecond: z.number().int().min(1).default(100),
+    slip: z.number().int().min(0).max(10).default(2),
+    ipv4PrefixLength: z.number().int().min(0).max(32).default(24),
+    ipv6PrefixLength: z.number().int().min(0).max(128).default(56),
+    exempt: z.array(prefix).default(['127.0.0.0/8', '::1/128']),
+  })]).default({responsesPerSecond: 100, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exempt: ['127.0.0.0/8', '::1/128']}),
   /** Longest lease accepted; a longer registration TTL is cut to this. */
   maxLeaseTtl: ttl.default(86400),
   /** How often lapsed leases are dropped from memory (lookups ignore them at once). */
