@@ -56,7 +56,7 @@ function ecsQuery(i: number): Buffer {
 }
 
 /** One query per registered resolver, as dnsperf -B input (each message preceded by its 2-octet length). */
-async function writeEcsQueries(file: string, n: number): Promise<void> {
+export async function writeEcsQueries(file: string, n: number): Promise<void> {
   const q = ecsQuery(0)
   const msg = Buffer.concat([Buffer.from([0, q.length]), q])
   const at = msg.length - 4

@@ -11,8 +11,7 @@ import {encodeResponse, PreparedAnswer, type ResponseSpec} from '../../dns/respo
 import {findTsigOffset, signResponse, TSIG_FORMERR, tsigErrorResponse, verify, type VerifyOk} from '../../dns/tsig.js'
 import {createStreamSigner} from '../../dns/tsig-stream.js'
 import type {Keyring} from '../../dns/tsig-keyring.js'
-import {OUR_UDP_SIZE, Opcode, Rcode, RRType} from '../../dns/wire/constants.js'
-import {encodeEcsOption} from '../../dns/wire/edns.js'
+import {EdnsOption, OUR_UDP_SIZE, Opcode, Rcode, RRType} from '../../dns/wire/constants.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import type {SoaData} from '../../dns/wire/reader.js'
 import type {RR} from '../../dns/wire/writer.js'
@@ -56,7 +55,9 @@ export class ReferralHandler implements Handler {
   private whoamiName = ''
   private whoamiSuffix = ''
   private transferPrefixes: Prefix[] = []
-  private cache = new Map<string, Cached>()
+  /** Prepared referrals per load-balanced name (index), keyed by referralKey(qtype, LB pair). */
+  private referrals: Map<number | string, PreparedAnswer>[] = []
+  private referralCount = 0
   private directCache = new Map<string, Cached>()
   private staticCache = new Map<string, PreparedAnswer>()
   private addressVersion = -1
@@ -64,6 +65,14 @@ export class ReferralHandler implements Handler {
   private readonly scratch = new Uint8Array(16)
   private readonly now: () => number
   private readonly updates: UpdateResponder
+  // LB ids of the state's labels (static LBs, backup, noMapping lb), looked up once per address version, not
+  // per query: an id never changes once a label is registered, but a label may be registered later.
+  private staticIds: number[] = []
+  private backupId = -1
+  private noMappingId = -1
+  // The last client address text and what it parsed to: a resolver sends many queries in a row.
+  private lastClient = ''
+  private lastClientAddr = -1
   // choose() results, in fields so the hot path allocates nothing.
   private pickA = -1
   private pickB = -1
@@ -136,9 +145,18 @@ export class ReferralHandler implements Handler {
     this.nameIndex = new Map(this.names.map((n, i) => [n, i]))
     this.nameLabels = this.names.map((n) => '.' + n)
     this.poolAddrs = this.names.map((n) => poolOf.get(n) ?? null)
-    this.cache.clear()
+    this.clearReferrals()
     this.directCache.clear()
     this.staticCache.clear()
+  }
+
+  private clearReferrals(): void {
+    this.referrals = this.names.map(() => new Map())
+    this.referralCount = 0
+    const s = this.state
+    this.staticIds = s.lbs.map((l) => this.store.idOfLabel(l.label))
+    this.backupId = s.backup ? this.store.idOfLabel(s.backup) : -1
+    this.noMappingId = typeof s.noMapping === 'object' ? this.store.idOfLabel(s.noMapping.lb) : -1
   }
 
   private soaData(): SoaData {
@@ -183,8 +201,8 @@ export class ReferralHandler implements Handler {
     // DNS-B is the parent side of N's delegation: DS is answered here, and there is none (insecure).
     if (apex && q.qtype === RRType.DS) { w.reply(this.nodata()); return }
     const store = this.store
-    if (this.addressVersion !== store.addressVersion || this.cache.size > MAX_CACHED) {
-      this.cache.clear()
+    if (this.addressVersion !== store.addressVersion || this.referralCount > MAX_CACHED) {
+      this.clearReferrals()
       this.directCache.clear()
       this.addressVersion = store.addressVersion
     }
@@ -212,17 +230,19 @@ export class ReferralHandler implements Handler {
       // RFC 7871 §7.2.1: SCOPE = the prefix length the answer was chosen by; without a mapping the answer
       // holds for the asked subnet only; SOURCE 0 asked for no tailoring, so scope 0.
       const scopeLen = ecs.sourceLen === 0 ? 0 : this.pickLen >= 0 ? this.pickLen : ecs.sourceLen
-      ecsOption = encodeEcsOption({family: ecs.family, sourceLen: ecs.sourceLen, scopeLen, address: ecs.address})
+      ecsOption = ecsEcho(ecs.family, ecs.sourceLen, scopeLen, ecs.address)
     }
     if (this.state.mode === 'referral' && a >= 0) {
       if (!apex) { w.reply(this.referralSpec(idx, a, b), ecsOption ? [ecsOption] : undefined); return }
-      const key = `r${q.qtype}|${idx}|${a}|${b}`
-      let c = this.cache.get(key)
-      if (!c) {
-        c = {p: new PreparedAnswer(this.names[idx]!, q.qtype, this.referralSpec(idx, a, b), q.qclass), until: Infinity}
-        this.cache.set(key, c)
+      const byPair = this.referrals[idx]!
+      const key = referralKey(q.qtype, a, b)
+      let p = byPair.get(key)
+      if (!p) {
+        p = new PreparedAnswer(this.names[idx]!, q.qtype, this.referralSpec(idx, a, b), q.qclass)
+        byPair.set(key, p)
+        this.referralCount++
       }
-      w.prepared(c.p, ecsOption)
+      w.prepared(p, ecsOption)
       return
     }
     // Direct mode, or no DNS-LB at all: DNS-B answers N itself.
@@ -269,20 +289,15 @@ export class ReferralHandler implements Handler {
   private defaultLb(addr: Address | null, now: number): number {
     const nm = this.state.noMapping
     if (nm === 'all-servers') return -1
-    if (typeof nm === 'object') {
-      const id = this.store.idOfLabel(nm.lb)
-      if (this.store.lbAlive(id, now)) return id
-    }
+    if (typeof nm === 'object' && this.store.lbAlive(this.noMappingId, now)) return this.noMappingId
     return this.fallbackLb(addr, -1, now)
   }
 
   /** The second DNS-LB: the configured backup, the next shorter matching prefix, the busiest nearby. */
   private secondLb(addr: Address | null, len: number, a: number, now: number): number {
     const store = this.store
-    if (this.state.backup) {
-      const id = store.idOfLabel(this.state.backup)
-      if (id !== a && store.lbAlive(id, now)) return id
-    }
+    const backup = this.backupId
+    if (backup !== a && store.lbAlive(backup, now)) return backup
     if (addr !== null) {
       for (let l = len - 1; l >= 1;) {
         const m = store.table.lookupSubnet(addr, l, now)
@@ -303,8 +318,9 @@ export class ReferralHandler implements Handler {
       const id = store.table.busiestLbNear(addr)
       if (id !== null && id !== not && store.lbAlive(id, now)) return id
     }
-    for (const l of this.state.lbs) {
-      const id = store.idOfLabel(l.label)
+    const ids = this.staticIds
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!
       if (id !== not && store.lbAlive(id, now)) return id
     }
     // Any other live DNS-LB (registration order): two NS let resolvers fail over (interop README).
@@ -313,8 +329,13 @@ export class ReferralHandler implements Handler {
   }
 
   private clientAddress(text: string): Address | null {
+    if (text === this.lastClient) return this.lastClientAddr
     const v4 = parseIPv4(text)
-    if (v4 >= 0) return v4
+    if (v4 >= 0) {
+      this.lastClient = text
+      this.lastClientAddr = v4
+      return v4
+    }
     let end = text.indexOf('%')
     if (end < 0) end = text.length
     const b = this.scratch
@@ -439,4 +460,32 @@ export class ReferralHandler implements Handler {
     }
     w.stream(messages)
   }
+}
+
+/**
+ * The key of a prepared referral: (qtype, LB pair) as one small integer when it fits (a Map lookup with no
+ * string built per query), else a string. Fits for qtype < 256 and LB ids < 2047: every lab and bench case.
+ */
+function referralKey(qtype: number, a: number, b: number): number | string {
+  if (qtype < 256 && a < 2047 && b < 2046) return (qtype << 22) | (a << 11) | (b + 1)
+  return `${qtype}|${a}|${b}`
+}
+
+/**
+ * The ECS option echoed in an answer (RFC 7871 §7.2.1): the query's family, SOURCE and address, our SCOPE.
+ * One allocation; the address bits past SOURCE are already zero (the reader refuses them otherwise, §6).
+ */
+function ecsEcho(family: 4 | 6, sourceLen: number, scopeLen: number, address: Uint8Array): Buffer {
+  const octets = (sourceLen + 7) >> 3
+  const out = Buffer.allocUnsafe(8 + octets)
+  out[0] = EdnsOption.ECS >> 8
+  out[1] = EdnsOption.ECS & 0xff
+  out[2] = 0
+  out[3] = 4 + octets
+  out[4] = 0
+  out[5] = family === 4 ? 1 : 2
+  out[6] = sourceLen
+  out[7] = scopeLen
+  for (let i = 0; i < octets; i++) out[8 + i] = address[i]!
+  return out
 }
