@@ -6,7 +6,8 @@ import {readFileSync} from 'node:fs'
 import {buildQuery} from '../../src/dns/client.js'
 import {EdnsOption, Rcode, RRType} from '../../src/dns/wire/constants.js'
 import type {Message} from '../../src/dns/wire/reader.js'
-import {runAuthorityServer} from '../helpers/servers.js'
+import {spawnGlb} from '../helpers/cli.js'
+import {freePort, runAuthorityServer} from '../helpers/servers.js'
 import {fuzzServer, summary, type Ping} from './fuzz-harness.js'
 import {fuzzPackets, fuzzSeed} from './fuzz-seed.js'
 
@@ -54,6 +55,26 @@ test('DNS-A survives 100,000 hostile packets over UDP and TCP and answers a vali
     assert.ok(r.ms < 90_000, `took ${r.ms} ms`)
   } finally {
     await a.close()
+  }
+})
+
+test('`glb serve a` as a process: 20,000 hostile packets, and it is still running and answering', async () => {
+  const seed = fuzzSeed() ^ 0x5a5a
+  const port = await freePort('127.80.0.11')
+  const p = spawnGlb(['serve', 'a', '--state', new URL('../../fixtures/a.json', import.meta.url).pathname, '--listen', `127.80.0.11:${port}`])
+  try {
+    await p.waitFor(/listening on/, 30_000)
+    // The CLI keeps the default 5 s slow-sender bound: connections ending in a partial frame take that long.
+    const r = await fuzzServer({
+      address: '127.80.0.11', port, source: '127.80.1.2', seed, udpPackets: 17_000, tcpPackets: 3000,
+      seeds: authoritySeeds(), names: NAMES, ping: mailPing, tcpSlowMs: 5000,
+    })
+    console.log(summary('glb serve a', r))
+    assert.equal(r.failures, [], r.failures.join('\n'))
+    assert.is(p.child.exitCode, null, `still running (stderr: ${p.stderr().slice(-300)})`)
+    assert.not.match(p.stderr(), /handler error/, 'no handler error logged')
+  } finally {
+    await p.stop()
   }
 })
 
