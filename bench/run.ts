@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {compareLb, type LbFigures} from './compare-lb.js'
 import {has} from './peers.js'
+import {failover} from './failover.js'
 import {probeLoad} from './probe-load.js'
 import {referralLoad} from './referral-load.js'
 import {Report} from './report.js'
@@ -80,6 +81,7 @@ try {
   if (want('lb') && dnsperf) lb = await compareLb(settings)
   if (want('b') && dnsperf) await referralLoad(settings, Number(values.mappings), lb?.glbQps ?? NaN)
   if (want('probe')) await probeLoad(settings, Number(values.targets))
+  if (want('failover')) await failover(settings)
 } catch (err) {
   console.error(`bench failed: ${(err as Error).stack ?? err}`)
   process.exitCode = 1
