@@ -14,6 +14,7 @@ import {has} from './peers.js'
 import {failover} from './failover.js'
 import {probeLoad} from './probe-load.js'
 import {referralLoad} from './referral-load.js'
+import {startup} from './startup.js'
 import {Report} from './report.js'
 import type {BenchSettings} from './settings.js'
 
@@ -78,6 +79,7 @@ const started = performance.now()
 let lb: LbFigures | null = null
 try {
   const want = (x: Section) => only.has(x) && !interrupted
+  if (want('startup')) await startup(settings)
   if (want('lb') && dnsperf) lb = await compareLb(settings)
   if (want('b') && dnsperf) await referralLoad(settings, Number(values.mappings), lb?.glbQps ?? NaN)
   if (want('probe')) await probeLoad(settings, Number(values.targets))
