@@ -39,18 +39,27 @@ export async function runRole<S extends {listen?: string[]}>(o: RunRoleOptions<S
   const state = await loadStateFile(o.stateFile, o.schema)
   const instance = await o.build(state)
   const listen = o.listen?.length ? o.listen : state.listen?.length ? state.listen : ['127.0.0.1:53']
-  const server = await startServer({
-    listen,
-    handler: instance.handler,
-    opcodes: instance.opcodes,
-    queryLog: o.logQueries ? process.stdout : undefined,
-    nsid: o.nsid ?? `glb ${o.role}`,
-  })
+  let server: DnsServer
+  try {
+    server = await startServer({
+      listen,
+      handler: instance.handler,
+      opcodes: instance.opcodes,
+      queryLog: o.logQueries ? process.stdout : undefined,
+      nsid: o.nsid ?? `glb ${o.role}`,
+    })
+  } catch (err) {
+    await instance.close?.() // a role may have started timers or probes in build(): they must not keep us alive
+    throw err
+  }
   o.onListening?.(server)
 
+  // One reload at a time; a request that arrives during one runs again after it, so the last version of the
+  // file is always the one read (a change written while a reload was reading is never lost).
   let reloading = false
+  let again: string | null = null
   const reload = async (why: string) => {
-    if (reloading) return
+    if (reloading) { again = why; return }
     reloading = true
     try {
       const next = await loadStateFile(o.stateFile, o.schema)
@@ -60,6 +69,7 @@ export async function runRole<S extends {listen?: string[]}>(o: RunRoleOptions<S
       o.onReload?.(false, `kept the last good state: ${(err as Error).message}`)
     } finally {
       reloading = false
+      if (again !== null) { const w = again; again = null; void reload(w) }
     }
   }
   const onHup = () => void reload('SIGHUP')
@@ -77,12 +87,15 @@ export async function runRole<S extends {listen?: string[]}>(o: RunRoleOptions<S
     watcher = null // SIGHUP still works
   }
 
+  let stop = () => {}
   await new Promise<void>((resolve) => {
-    const stop = () => resolve()
+    stop = () => resolve()
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     o.stopSignal?.then(stop)
   })
+  process.off('SIGINT', stop)
+  process.off('SIGTERM', stop)
   process.off('SIGHUP', onHup)
   watcher?.close()
   if (debounce) clearTimeout(debounce)

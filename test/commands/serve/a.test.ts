@@ -72,6 +72,14 @@ test('a state file with a wrong type is refused before listening: exit 1, the fi
   }
 })
 
+test('a listen address already in use: exit 1 with one line naming it', async () => {
+  if (need) return
+  const r = await runGlb(['serve', 'a', '--state', join(dir, 'a.json'), '--listen', `${ADDR}:${port}`])
+  assert.is(r.code, 1)
+  assert.match(r.stderr, new RegExp(`^glb: cannot listen on ${ADDR.replace(/\./g, '\\.')}:${port} \\(UDP\\): the address is in use`))
+  assert.is(r.stderr.trim().split('\n').length, 1)
+})
+
 test('dig: an authoritative answer, in the asker\'s case', async () => {
   if (need) return
   const out = await dig('MaIl.ExAmPlE.tEsT', 'A')
