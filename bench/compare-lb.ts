@@ -91,13 +91,14 @@ export async function compareLb(s: BenchSettings): Promise<LbFigures> {
         fmt.ms(Math.max(...rs.map((r) => r.maxMs)), 1),
         rs.reduce((n, r) => n + r.lost, 0),
         fmt.us(med(p.name, (r) => r.cpuUsPerQuery)),
+        med(p.name, (r) => r.cores).toFixed(2),
         fmt.mib(med(p.name, (r) => r.rss)),
         p.name === glb ? '1' : fmt.ratio(glbQps / qps),
       ]
     })
     s.report.table(
       `Load-balanced name, max rate: www.glb.example.test. A, dnsperf -c ${s.clients} -q ${s.outstanding}, ${s.seconds} s x ${s.rounds} rounds (ABAB)`,
-      ['server', 'q/s (median)', 'q/s range', 'avg ms', 'max ms', 'lost*', 'CPU µs/query', 'RSS MiB', 'glb / this'],
+      ['server', 'q/s (median)', 'q/s range', 'avg ms', 'max ms', 'lost*', 'CPU µs/query', 'server cores busy', 'RSS MiB', 'glb / this'],
       rows,
       [`Server pinned with \`${s.pinServer.join(' ') || '(no taskset)'}\`, dnsperf with \`${s.pinLoad.join(' ') || '(no taskset)'}\`. Load average during the runs: ${fmt.ms(Math.min(...loads), 2)}-${fmt.ms(Math.max(...loads), 2)}.`,
         '*lost: dnsperf counts the queries still in flight when its time limit strikes as lost (up to -q per run); the latency table sends a fixed count and waits for every answer.'],

@@ -10,6 +10,7 @@ import {cpus, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {compareLb, type LbFigures} from './compare-lb.js'
+import {multiCore} from './multi-core.js'
 import {has} from './peers.js'
 import {failover} from './failover.js'
 import {probeLoad} from './probe-load.js'
@@ -81,6 +82,7 @@ try {
   const want = (x: Section) => only.has(x) && !interrupted
   if (want('startup')) await startup(settings)
   if (want('lb') && dnsperf) lb = await compareLb(settings)
+  if (want('cores') && dnsperf) await multiCore(settings)
   if (want('b') && dnsperf) await referralLoad(settings, Number(values.mappings), lb?.glbQps ?? NaN)
   if (want('probe')) await probeLoad(settings, Number(values.targets))
   if (want('failover')) await failover(settings)

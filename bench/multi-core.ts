@@ -1,0 +1,64 @@
+// What a second core buys `glb serve lb`: one process on the server core versus a node:cluster of two workers
+// (bench/cluster-serve.ts), the second on the core dnsperf also uses: the honest case of a 2-core machine
+// whose load generator takes a core.
+import {join} from 'node:path'
+import {lbState, queryFile, startContent} from './compare-lb.js'
+import {measureServer, type ServerRun} from './measure-server.js'
+import {ancount, spawnPeer, startGlb, waitAnswering, type Peer} from './peers.js'
+import {fmt, median} from './report.js'
+import type {BenchSettings} from './settings.js'
+
+const PORT = 28353
+const ONE = '127.0.67.1'
+const TWO = '127.0.68.1'
+const root = new URL('..', import.meta.url).pathname
+
+/** The worker pids the cluster primary prints once they are forked. */
+async function workerPids(p: Peer, timeoutMs = 20_000): Promise<number[]> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    const m = /\{"workers":\[[\d,]+\]\}/.exec(p.output())
+    if (m) return (JSON.parse(m[0]) as {workers: number[]}).workers
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`cluster-serve did not report its workers: ${p.output().slice(-300)}`)
+}
+
+export async function multiCore(s: BenchSettings): Promise<void> {
+  const closeContent = await startContent()
+  const peers: Peer[] = []
+  try {
+    const one = startGlb('glb serve lb, 1 process (core 1)', 'lb', lbState(s.dir, ONE, PORT), ONE, PORT, s.pinServer)
+    peers.push(one)
+    const two = spawnPeer('glb serve lb, cluster of 2 (cores 1 and 0)', TWO, PORT,
+      [process.execPath, '--import', 'tsx', join(root, 'bench', 'cluster-serve.ts'), '2', 'serve', 'lb', '--state', lbState(s.dir, TWO, PORT), '--json'], [])
+    peers.push(two)
+    const pids = [two.pid, ...(await workerPids(two))]
+    await waitAnswering(one, (a) => ancount(a) === 1)
+    await waitAnswering(two, (a) => ancount(a) === 1)
+    await new Promise((r) => setTimeout(r, 2000))
+    const cases: {peer: Peer; pids: number[]}[] = [{peer: one, pids: [one.pid]}, {peer: two, pids}]
+    const runs = new Map<Peer, ServerRun[]>(cases.map((c) => [c.peer, []]))
+    for (let round = 1; round <= s.rounds; round++) {
+      for (const c of cases) {
+        const r = await measureServer(c.peer, {file: queryFile(s), seconds: s.seconds, clients: s.clients, outstanding: s.outstanding, pin: s.pinLoad}, c.pids)
+        runs.get(c.peer)!.push(r)
+        console.log(`  round ${round} ${c.peer.name}: ${fmt.int(r.qps)} q/s, ${fmt.us(r.cpuUsPerQuery)} µs CPU/query, ${r.cores.toFixed(2)} cores`)
+      }
+    }
+    const base = median(runs.get(one)!.map((r) => r.qps))
+    s.report.table(
+      `One address from two cores: node:cluster shared UDP socket (Node 20 dgram has no reusePort), ${s.seconds} s x ${s.rounds} rounds (ABAB)`,
+      ['server', 'q/s (median)', 'avg ms', 'CPU µs/query (all processes)', 'cores used by the server', 'RSS MiB (all)', 'vs 1 process'],
+      cases.map((c) => {
+        const rs = runs.get(c.peer)!
+        const m = (f: (r: ServerRun) => number) => median(rs.map(f))
+        return [c.peer.name, fmt.int(m((r) => r.qps)), fmt.ms(m((r) => r.avgMs)), fmt.us(m((r) => r.cpuUsPerQuery)), m((r) => r.cores).toFixed(2), fmt.mib(m((r) => r.rss)), fmt.ratio(m((r) => r.qps) / base)]
+      }),
+      ['dnsperf stays pinned to core 0, so the second worker competes with it for that core.'],
+    )
+  } finally {
+    await Promise.all(peers.map((p) => p.stop()))
+    await closeContent()
+  }
+}
