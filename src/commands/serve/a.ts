@@ -4,7 +4,7 @@ import {serveFlags} from '../../cli/serve-flags.js'
 
 export default class ServeA extends GlbCommand {
   static override summary = 'Run DNS-A: the authoritative server of the customer zone, delegating load-balanced names to the DNS-Bs.'
-  static override description = 'Serves the zones in the state file (SOA, NS, A, AAAA, CNAME, TXT, MX), refers the load-balanced subzone to the DNS-Bs with glue, and publishes each content-server pool at POOL._pool.ZONE. Reloads on SIGHUP or when the file changes; Ctrl-C stops it.'
+  static override description = 'Serves the zones in the state file (SOA, NS, A, AAAA, CNAME, PTR, TXT, MX), refers the load-balanced subzone to the DNS-Bs with glue, and publishes each content-server pool at POOL._pool.ZONE. Accepts TSIG-signed DNS UPDATEs that the file\'s updatePolicy allows and writes them back. Reloads on SIGHUP or when the file changes (an invalid file keeps the last good state); Ctrl-C stops it. See src/roles/authority/README.md.'
   static override examples = [
     '<%= config.bin %> serve a --state fixtures/a.json --listen 127.0.0.10:5300',
     'sudo <%= config.bin %> serve a --state fixtures/a.json --listen 127.0.0.10 --log-queries',
@@ -19,6 +19,8 @@ export default class ServeA extends GlbCommand {
     const {runRole, describeListen} = await import('../../roles/run-role.js')
     const {authorityStateSchema, buildZones} = await import('../../roles/authority/authority-state.js')
     const {AuthorityHandler} = await import('../../roles/authority/authority-handler.js')
+    const {UpdatableAuthority} = await import('../../roles/update/updatable-authority.js')
+    const {Opcode} = await import('../../dns/wire/constants.js')
     const {RoleTelemetry} = await import('../../observe/role-telemetry.js')
     const telemetry = new RoleTelemetry('dns-a', 'a', flags.metrics)
     const json = this.jsonEnabled()
@@ -30,8 +32,16 @@ export default class ServeA extends GlbCommand {
         listen: flags.listen,
         logQueries: flags['log-queries'],
         build: (state) => {
-          const handler = new AuthorityHandler(buildZones(state))
-          return {handler: telemetry.wrap(handler), reload: (next) => handler.setZones(buildZones(next)), close: () => telemetry.close()}
+          // Queries go to the AuthorityHandler; TSIG-signed RFC 2136 UPDATEs allowed by a.json's updatePolicy
+          // change the zones and are written back to the state file (src/roles/update); unsigned ones are REFUSED.
+          const authority = new AuthorityHandler(buildZones(state))
+          const handler = new UpdatableAuthority({stateFile: flags.state, state, authority})
+          return {
+            handler: telemetry.wrap(handler),
+            opcodes: [Opcode.QUERY, Opcode.UPDATE],
+            reload: (next) => handler.reload(next),
+            close: () => telemetry.close(),
+          }
         },
         onListening: (server) => {
           telemetry.serve()

@@ -195,6 +195,30 @@ test('reload on a file change: a broken file is reported and the last good state
   assert.equal(section(await dig('new.example.test', 'TXT'), 'ANSWER'), ['new.example.test. 300 IN TXT "fresh"'])
 })
 
+test('UPDATE is wired: unsigned is REFUSED; signed and allowed by updatePolicy is applied, served and saved', async () => {
+  if (missing(['nsupdate', 'dig'])) return
+  const secret = Buffer.alloc(32, 7).toString('base64')
+  writeFileSync(join(dir, 'a.json'), labState((s) => {
+    s.keys = [{name: 'b-announce.', secret}]
+    s.updatePolicy = [{key: 'b-announce.', zone: 'example.test.', names: ['glb', '*.glb']}]
+  }))
+  await glb!.waitFor(/reloaded .*a\.json \(file changed\)[\s\S]*$/, 5000)
+  await new Promise((r) => setTimeout(r, 300))
+  const script = (name: string) => `server ${ADDR} ${port}\nzone example.test.\nupdate add glb.example.test. 300 NS b3.glb.example.test.\nupdate add ${name} 300 A 127.0.0.22\nsend\n`
+  const unsigned = await runTool('nsupdate', ['-t', '3'], {stdin: script('b3.glb.example.test.'), timeoutMs: 15_000})
+  assert.match(unsigned.stderr + unsigned.stdout, /REFUSED/)
+  const signed = await runTool('nsupdate', ['-t', '3', '-y', `hmac-sha256:b-announce.:${secret}`], {stdin: script('b3.glb.example.test.'), timeoutMs: 15_000})
+  assert.is(signed.code, 0, signed.stderr)
+  assert.is((await dig('+short', 'glb.example.test', 'NS')).trim(), '', 'still a referral')
+  const ref = await dig('www.glb.example.test', 'A')
+  assert.ok(section(ref, 'ADDITIONAL').includes('b3.glb.example.test. 300 IN A 127.0.0.22'), ref)
+  const saved = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'))
+  assert.ok(JSON.stringify(saved).includes('127.0.0.22'), 'written back to a.json')
+  const outside = await runTool('nsupdate', ['-t', '3', '-y', `hmac-sha256:b-announce.:${secret}`],
+    {stdin: `server ${ADDR} ${port}\nzone example.test.\nupdate add mail.example.test. 300 A 127.0.0.22\nsend\n`, timeoutMs: 15_000})
+  assert.match(outside.stderr + outside.stdout, /REFUSED|NOTAUTH/)
+})
+
 test('reload on SIGHUP, even when no file event was seen', async () => {
   if (need) return
   // Write through a hard link in another folder: the same file, but no event in the folder glb watches.
