@@ -1,8 +1,8 @@
 // `glb serve b` with 1,000,000 registered resolver addresses: start-up (loading the mappings file), RSS with 0 and
 // with N mappings, and referral rate with every query from a different registered resolver (an ECS option per
 // query, dnsperf -B wire-format input), back to back with `glb serve lb` on the same machine.
-import {createWriteStream, statSync} from 'node:fs'
-import {join} from 'node:path'
+import {createWriteStream, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {basename, join} from 'node:path'
 import {once} from 'node:events'
 import {lbState, startContent, queryFile} from './compare-lb.js'
 import {measureServer, type ServerRun} from './measure-server.js'
@@ -12,6 +12,7 @@ import {fmt, median} from './report.js'
 import type {BenchSettings} from './settings.js'
 
 const B_ADDR = '127.0.64.1'
+const B2_ADDR = '127.0.69.1'
 const LB_ADDR = '127.0.63.1'
 const PORT = 28353
 const LBS = 16
@@ -21,12 +22,18 @@ export const resolverAddress = (i: number): number => Math.imul(i + 1, 0x9e3779b
 const dotted = (a: number) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
 
 /** Writes b.json (16 DNS-LBs from the state, so always alive) and, for n > 0, its mappings file. */
-export async function writeDnsB(dir: string, n: number): Promise<{state: string; data: string}> {
+export async function writeDnsB(dir: string, n: number): Promise<{state: string; data: string; unlimited: string}> {
   const lbs = Array.from({length: LBS}, (_, k) => ({label: `lb${k + 1}`, addrs: [`127.0.70.${k + 1}`]}))
   const state = join(dir, `b-${n}.json`)
-  fillConfig('b.json', state, {ADDR: B_ADDR, PORT, LBS: JSON.stringify(lbs)})
+  // The default response rate limit (loopback exempt, as dnsperf's queries are), and a twin without it that
+  // reads the same mappings: the difference is the limiter's per-query cost.
+  fillConfig('b.json', state, {ADDR: B_ADDR, PORT, LBS: JSON.stringify(lbs), RATE_LIMIT: '{"exempt": ["127.0.0.0/8", "::1/128"]}'})
   const data = state.replace(/\.json$/, '.mappings.json')
-  if (n === 0) return {state, data}
+  const unlimited = join(dir, `b-${n}-no-rrl.json`)
+  fillConfig('b.json', unlimited, {ADDR: B2_ADDR, PORT, LBS: JSON.stringify(lbs), RATE_LIMIT: 'false'})
+  const text = readFileSync(unlimited, 'utf8').replace('"rateLimit": false', `"rateLimit": false,\n  "mappings": ${JSON.stringify(basename(data))}`)
+  writeFileSync(unlimited, text)
+  if (n === 0) return {state, data, unlimited}
   const expires = Math.floor(Date.now() / 1000) + 30 * 86400
   const out = createWriteStream(data)
   const mappingLbs = lbs.map((l) => ({name: `${l.label}.lbs.glb.example.test.`, addrs: l.addrs}))
@@ -41,7 +48,7 @@ export async function writeDnsB(dir: string, n: number): Promise<{state: string;
   }
   out.end(chunk + ']}}')
   await once(out, 'finish')
-  return {state, data}
+  return {state, data, unlimited}
 }
 
 /** www.glb.example.test. A from resolver i: an OPT with ECS <address>/32 (the address is the last 4 octets). */
@@ -75,9 +82,9 @@ export async function writeEcsQueries(file: string, n: number): Promise<void> {
 }
 
 /** Starts `glb serve b` and waits for its first answer; returns the peer and the seconds that took. */
-async function startDnsB(s: BenchSettings, state: string, name: string): Promise<{peer: Peer; startS: number}> {
+async function startDnsB(s: BenchSettings, state: string, name: string, address = B_ADDR): Promise<{peer: Peer; startS: number}> {
   const t0 = performance.now()
-  const peer = startGlb(name, 'b', state, B_ADDR, PORT, s.pinServer)
+  const peer = startGlb(name, 'b', state, address, PORT, s.pinServer)
   try {
     await waitAnswering(peer, (a) => a.length > 12 && a.readUInt16BE(8) > 0, 60_000) // a referral: NS in authority
   } catch (err) {
@@ -136,6 +143,8 @@ export async function referralLoad(s: BenchSettings, n: number, lbQps: number): 
   try {
     const b = await startDnsB(s, full.state, 'glb serve b')
     peers.push(b.peer)
+    const b2 = await startDnsB(s, full.unlimited, 'glb serve b (rateLimit false)', B2_ADDR)
+    peers.push(b2.peer)
     const lb = startGlb('glb serve lb', 'lb', lbState(s.dir, LB_ADDR, PORT), LB_ADDR, PORT, s.pinServer)
     peers.push(lb)
     await waitAnswering(lb, (a) => a.readUInt16BE(6) === 1)
@@ -149,6 +158,7 @@ export async function referralLoad(s: BenchSettings, n: number, lbQps: number): 
     await new Promise((r) => setTimeout(r, 2000))
     const cases: {name: string; peer: Peer; file: string; binary: boolean}[] = [
       {name: `glb serve b, ECS from ${fmt.int(n)} registered resolvers`, peer: b.peer, file: ecsFile, binary: true},
+      {name: `glb serve b, rateLimit false, ECS from ${fmt.int(n)} registered resolvers`, peer: b2.peer, file: ecsFile, binary: true},
       {name: 'glb serve b, no ECS (one unmapped resolver)', peer: b.peer, file: queryFile(s), binary: false},
       {name: 'glb serve lb (same run)', peer: lb, file: queryFile(s), binary: false},
     ]
@@ -160,7 +170,7 @@ export async function referralLoad(s: BenchSettings, n: number, lbQps: number): 
         console.log(`  round ${round} ${c.name}: ${fmt.int(r.qps)} q/s, ${fmt.us(r.cpuUsPerQuery)} µs CPU/query, ${r.rcodes}`)
       }
     }
-    const lbNow = median(runs.get(cases[2]!.name)!.map((r) => r.qps))
+    const lbNow = median(runs.get(cases.at(-1)!.name)!.map((r) => r.qps))
     s.report.table(
       `Referrals from ${fmt.int(n)} distinct registered resolvers (dnsperf -B, one ECS /32 per query), ${s.seconds} s x ${s.rounds} rounds (ABAB)`,
       ['server / queries', 'q/s (median)', 'avg ms', 'CPU µs/query', 'RSS MiB', 'rcodes (last round)', 'vs DNS-LB'],
