@@ -38,6 +38,11 @@ export const topologySchema = z.object({
     /** Registration lease at DNS-B. */
     lease: z.number().int().min(5).default(30),
   }).default({answer: 5, referral: 10, lease: 30}),
+  /**
+   * Network distance between POPs, which loopback lacks: a DNS-LB answers other POPs' resolvers this much later,
+   * so resolvers (which pick among a referral's NS by measured RTT) prefer their own, nearer DNS-LB.
+   */
+  foreignDelayMs: z.number().int().min(0).max(2000).default(40),
   /** How often each DNS-LB asks its resolver "who am I". */
   discoveryIntervalMs: z.number().int().min(500).default(5000),
 })

@@ -18,6 +18,8 @@ export interface ExplainSource {
 /** Serves one DNS-LB zone from an AnswerSet that its owner replaces whenever the choice changes. */
 export class BalancerHandler implements Handler {
   private explainName: string
+  private home: string | null = null
+  private foreignDelayMs = 0
 
   constructor(private answers: AnswerSet, private readonly explainer: ExplainSource, private readonly metrics?: RoleMetrics) {
     this.explainName = `_explain.${answers.inputs.origin}`
@@ -27,6 +29,12 @@ export class BalancerHandler implements Handler {
   setAnswers(answers: AnswerSet): void {
     this.answers = answers
     this.explainName = `_explain.${answers.inputs.origin}`
+  }
+
+  /** This DNS-LB's own resolver (its discovered egress), and the lab's delay for every other client (0 = none). */
+  setHome(address: string, foreignDelayMs: number): void {
+    this.home = address
+    this.foreignDelayMs = foreignDelayMs
   }
 
   /** The answers in force (for tests and explain). */
@@ -41,6 +49,10 @@ export class BalancerHandler implements Handler {
       const hit = this.answers.get(q.qtype, q.qname)
       if (hit) {
         this.metrics?.countQuery(qtypeLabel(q.qtype), rcodeName(hit.rcode))
+        if (this.foreignDelayMs && req.client.address !== this.home) {
+          setTimeout(() => w.prepared(hit), this.foreignDelayMs)
+          return
+        }
         return w.prepared(hit)
       }
     }

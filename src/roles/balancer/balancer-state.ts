@@ -107,7 +107,16 @@ export const balancerStateSchema = z.object({
   explain: z.object({allow: z.array(prefix).default(['127.0.0.0/8', '::1/128'])}).strict()
     .default(() => ({allow: ['127.0.0.0/8', '::1/128']})),
   /** The ISP resolver this DNS-LB discovers the egress of. */
-  isp: z.object({resolver: ipAddress, port: port.default(53)}).strict().optional(),
+  isp: z.object({
+    resolver: ipAddress,
+    port: port.default(53),
+    /**
+     * Lab only: answer resolvers other than this DNS-LB's own (discovered) one this many ms later. On loopback every
+     * DNS-LB is equally near every resolver, so resolvers would pick either NS of a referral at random; this models
+     * the distance that makes them prefer the mapped, nearer DNS-LB on a real network. 0 (default) = off.
+     */
+    foreignDelayMs: z.number().int().min(0).max(2000).default(0),
+  }).strict().optional(),
   dnsb: dnsbSchema.optional(),
   discoveryInterval: durationMs.default(60_000),
 }).strict().superRefine((s, ctx) => {

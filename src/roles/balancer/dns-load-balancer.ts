@@ -405,6 +405,7 @@ export class DnsLoadBalancer {
       pushIntervalMs: Math.min(s.measurements.interval, (s.dnsb.lease * 1000) / 2),
       problems: this.problems,
       log: (m) => this.log('info', m),
+      onEgress: (egress) => this.handler.setHome(egress, s.isp!.foreignDelayMs),
       count: (operation, ok) => this.o.metrics?.registrations.inc({result: ok ? 'ok' : 'error', reason: operation}),
     })
     this.registrar.start()

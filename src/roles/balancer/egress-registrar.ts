@@ -63,6 +63,8 @@ export interface RegistrarOptions {
   timeoutMs?: number
   problems: ProblemLog
   log: (message: string) => void
+  /** Told each time the discovered egress changes (the handler uses it to know its own resolver). */
+  onEgress?: (egress: string) => void
   /** Counts each attempt's outcome (metrics): operation is discovery, register, deregister or push. */
   count?: (operation: 'discovery' | 'register' | 'deregister' | 'push', ok: boolean) => void
   /** First retry delay after a failure; doubles up to the discovery interval. Default 1000. */
@@ -159,6 +161,7 @@ export class EgressRegistrar {
       if (egress !== this.egress) {
         const old = this.egress
         this.egress = egress
+        this.o.onEgress?.(egress)
         this.o.log(old ? `resolver ${resolver} egress changed from ${old} to ${egress}: moving the registration` : `resolver ${resolver} egress is ${egress}`)
         this.moveRegistrations(old)
       }
