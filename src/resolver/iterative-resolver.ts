@@ -6,6 +6,7 @@ import {canonicalName, isSubdomain, labelCount} from '../dns/wire/name.js'
 import type {RR} from '../dns/wire/writer.js'
 import type {Hop, HopKind} from './hop.js'
 import {hopReferral, readResponse, type Delegation, type NameServer, type Reading} from './read-response.js'
+import {InfraCache} from './infra-cache.js'
 import type {FailureKind, Resolution} from './resolution.js'
 import {ResolverCache} from './resolver-cache.js'
 
@@ -22,8 +23,13 @@ export interface ResolverOptions {
   qnameMinimisation?: boolean
   /** Type of the minimised queries: A like unbound and PowerDNS (default), or NS like BIND and Knot. */
   minimiseType?: 'A' | 'NS'
-  /** Per query, ms (default 1500). */
+  /**
+   * Longest wait for one reply, ms (default 1500): for a server whose RTT is unknown or that failed to answer
+   * a shorter wait. The usual wait is adaptive (SRTT + 4 RTTVAR, see InfraCache) within [min, this].
+   */
   queryTimeoutMs?: number
+  /** Shortest wait for one reply, ms (default 200): how soon a known-fast server is declared silent. */
+  minQueryTimeoutMs?: number
   /** Whole resolution, ms (default 10 000). */
   timeLimitMs?: number
   /** Queries one resolution may send, sub-resolutions included (default 64). */
@@ -35,6 +41,8 @@ export interface ResolverOptions {
   /** Ask for NSID on each query (default true). */
   nsid?: boolean
   cache?: ResolverCache
+  /** Per-server RTTs and failure hold-downs; shared by every resolve() of this resolver when not given. */
+  infra?: InfraCache
   onHop?: (hop: Hop) => void
 }
 
@@ -70,25 +78,34 @@ interface Problem {
   text: string
   /** The failure of a sub-resolution (an NS address), reported as is when it is the only problem. */
   cause?: ResolveFailure
+  /** For a timeout: the server and how long we waited (a shorter wait than the longest is tried again). */
+  server?: {address: string; nsName?: string}
+  waitedMs?: number
 }
 
 const NSID_OPTION = Buffer.from([0, EdnsOption.NSID, 0, 0])
 
 /**
  * Resolves names iteratively like a recursive resolver's core: follows referrals (NS + in-bailiwick glue,
- * resolving glue-less NS names itself), CNAME chains, and stops at the authoritative answer. Retries the
- * other servers of an NS set on timeouts, errors and lame replies; bounds queries, depth and time.
+ * resolving glue-less NS names itself), CNAME chains, and stops at the authoritative answer. Asks the servers
+ * of an NS set best first by the infra cache (RTT, failures) and moves on after timeouts, errors and lame
+ * replies; bounds queries, depth and time.
  */
 export class IterativeResolver {
-  readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'onHop'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop'>
+  readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'infra' | 'onHop'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop'>
+  /** Server selection state, kept across resolutions. */
+  readonly infra: InfraCache
 
   constructor(o: ResolverOptions) {
     if (o.startServers.length === 0) throw new Error('the resolver needs at least one start server')
+    const {infra, ...rest} = o
     this.options = {
-      startZone: '.', port: 53, qnameMinimisation: true, minimiseType: 'A', queryTimeoutMs: 1500,
-      timeLimitMs: 10_000, maxQueries: 64, maxCnameChain: 8, maxDepth: 3, nsid: true, ...o,
+      startZone: '.', port: 53, qnameMinimisation: true, minimiseType: 'A', queryTimeoutMs: 1500, minQueryTimeoutMs: 200,
+      timeLimitMs: 10_000, maxQueries: 64, maxCnameChain: 8, maxDepth: 3, nsid: true, ...rest,
     }
     this.options.startZone = canonicalName(this.options.startZone)
+    this.options.minQueryTimeoutMs = Math.min(this.options.minQueryTimeoutMs, this.options.queryTimeoutMs)
+    this.infra = infra ?? new InfraCache()
   }
 
   /** Resolves (name, type). Never throws for DNS failures: they come back as status 'failed' with a reason. */
@@ -237,21 +254,25 @@ export class IterativeResolver {
 
   /**
    * Asks the servers of `zone` in turn until one gives a usable reply (answer, negative answer, referral
-   * strictly deeper). Glued servers first; glue-less NS names are resolved only if those all fail.
+   * strictly deeper). Glued servers first, best first by the infra cache (servers held back after failures
+   * last); glue-less NS names are resolved only if those all fail. When none answered, the servers that timed
+   * out within a shorter wait than the longest are asked once more with the longest.
    */
   private async askZone(ctx: Ctx, zone: string, servers: NameServer[], target: string, qname: string, qtype: number, minimised: boolean): Promise<{reading: Reading; by: Resolution['answeredBy']} | 'fallback'> {
     const problems: Problem[] = []
     const tried = new Set<string>()
+    const port = this.options.port
+    const bounds = {minMs: this.options.minQueryTimeoutMs, maxMs: this.options.queryTimeoutMs}
     const tryServer = async (address: string, nsName: string | undefined) => {
       if (tried.has(address) || !this.usable(address)) return undefined
       tried.add(address)
-      return this.ask(ctx, {address, nsName, zone, target, qname, qtype, minimised}, problems)
+      const timeoutMs = this.infra.timeoutFor(address, port, bounds)
+      return this.ask(ctx, {address, nsName, zone, target, qname, qtype, minimised, timeoutMs}, problems)
     }
-    for (const s of servers) {
-      for (const a of s.addresses) {
-        const r = await tryServer(a, s.name)
-        if (r) return r
-      }
+    const glued = servers.flatMap((s) => s.addresses.map((address) => ({address, nsName: s.name})))
+    for (const c of this.infra.order(glued, (c) => c.address, port)) {
+      const r = await tryServer(c.address, c.nsName)
+      if (r) return r
     }
     for (const s of servers) {
       if (s.addresses.length > 0 || !s.name) continue
@@ -265,10 +286,17 @@ export class IterativeResolver {
         continue
       }
       if (addresses.length === 0) problems.push({kind: 'lame', text: `${s.name} has no address`})
-      for (const a of addresses) {
+      for (const a of this.infra.order(addresses, (a) => a, port)) {
         const r = await tryServer(a, s.name)
         if (r) return r
       }
+    }
+    // Nobody answered: a short adaptive wait may have been too short for a server that is only slow now.
+    const again = problems.filter((p) => p.kind === 'timeout' && p.server && p.waitedMs! < bounds.maxMs)
+    for (const p of again) {
+      problems.splice(problems.indexOf(p), 1)
+      const r = await this.ask(ctx, {...p.server!, zone, target, qname, qtype, minimised, timeoutMs: bounds.maxMs}, problems)
+      if (r) return r
     }
     if (problems.length === 0) {
       throw new ResolveFailure('lame', `no usable server address for ${zone} (servers: ${servers.map((s) => s.name ?? s.addresses.join(' ')).join(', ')})`)
@@ -277,7 +305,7 @@ export class IterativeResolver {
   }
 
   /** One query to one server; returns the reading when usable, or records the problem and returns undefined. */
-  private async ask(ctx: Ctx, q: {address: string; nsName?: string; zone: string; target: string; qname: string; qtype: number; minimised: boolean}, problems: Problem[]): Promise<{reading: Reading; by: Resolution['answeredBy']} | 'fallback' | undefined> {
+  private async ask(ctx: Ctx, q: {address: string; nsName?: string; zone: string; target: string; qname: string; qtype: number; minimised: boolean; timeoutMs: number}, problems: Problem[]): Promise<{reading: Reading; by: Resolution['answeredBy']} | 'fallback' | undefined> {
     const remaining = ctx.deadline - performance.now()
     if (remaining <= 0) {
       throw new ResolveFailure('time-limit', `gave up after ${this.options.timeLimitMs} ms (time limit) while asking ${q.zone} servers for ${q.qname}`)
@@ -287,7 +315,7 @@ export class IterativeResolver {
     }
     ctx.queries++
     ctx.sent = true
-    const timeoutMs = Math.max(1, Math.min(this.options.queryTimeoutMs, remaining))
+    const timeoutMs = Math.max(1, Math.min(q.timeoutMs, remaining))
     const query = buildQuery(q.qname, q.qtype, {rd: false, edns: {udpSize: OUR_UDP_SIZE, options: this.options.nsid ? [NSID_OPTION] : []}})
     const who = q.nsName ? `${q.address} (${q.nsName})` : q.address
     const hop: Hop = {
@@ -307,16 +335,18 @@ export class IterativeResolver {
       hop.kind = err.kind === 'timeout' ? 'timeout' : 'error'
       hop.note = err.message
       emit()
-      if (err.kind === 'timeout' && timeoutMs < this.options.queryTimeoutMs && performance.now() >= ctx.deadline - 1) {
+      if (err.kind === 'timeout' && timeoutMs < q.timeoutMs && performance.now() >= ctx.deadline - 1) {
         // The wait was cut short by the resolution's own deadline: that, not the server, is what ended it.
         throw new ResolveFailure('time-limit', `gave up after ${this.options.timeLimitMs} ms (time limit) while asking ${q.zone} servers for ${q.qname} (last: ${who})`)
       }
+      this.infra.recordFailure(q.address, this.options.port)
       problems.push(err.kind === 'timeout'
-        ? {kind: 'timeout', text: `${who} did not answer within ${Math.round(timeoutMs)} ms`}
+        ? {kind: 'timeout', text: `${who} did not answer within ${Math.round(timeoutMs)} ms`, server: {address: q.address, nsName: q.nsName}, waitedMs: timeoutMs}
         : {kind: err.kind === 'malformed' ? 'lame' : 'network', text: `${who}: ${err.message}`})
       return undefined
     }
     const m = res.message
+    this.infra.recordReply(q.address, this.options.port, res.rttMs)
     hop.transport = res.transport
     hop.rttMs = Math.round(res.rttMs * 100) / 100
     hop.rcode = rcodeName(m.rcode)

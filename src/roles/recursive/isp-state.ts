@@ -19,8 +19,10 @@ export const ispStateSchema = z.object({
     maxEntries: z.number().int().min(1).max(10_000_000).default(10_000),
     maxTtl: ttl.default(86_400),
   }).prefault({}),
-  /** How long to wait for one upstream server before trying the next. */
+  /** Longest wait for one upstream server before trying the next (servers not yet heard from, second tries). */
   queryTimeout: durationMs.default(1500),
+  /** Shortest wait: a server known to answer fast is declared silent after max(this, SRTT + 4 RTTVAR). */
+  minQueryTimeout: durationMs.default(200),
   /** How long one resolution may take in all (a client's dig waits 5 s). */
   resolutionTimeout: durationMs.default(4000),
   /** Upstream queries one resolution may send. */

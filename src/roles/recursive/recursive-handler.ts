@@ -1,6 +1,7 @@
 // DNS-ISP's Handler: a caching recursive resolver for labs, answering clients from the cache or by iterating.
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
 import {Flag, RRClass, Rcode, RRType} from '../../dns/wire/constants.js'
+import {InfraCache} from '../../resolver/infra-cache.js'
 import {IterativeResolver, type ResolverOptions} from '../../resolver/iterative-resolver.js'
 import type {Resolution} from '../../resolver/resolution.js'
 import {ResolverCache} from '../../resolver/resolver-cache.js'
@@ -24,7 +25,7 @@ export interface RecursiveStats {
 }
 
 export interface RecursiveOptions {
-  resolver: Omit<ResolverOptions, 'cache' | 'onHop'>
+  resolver: Omit<ResolverOptions, 'cache' | 'infra' | 'onHop'>
   allow: readonly string[]
   cache?: {maxEntries?: number; maxTtl?: number}
   maxInflight?: number
@@ -38,7 +39,7 @@ export function recursiveOptionsFromState(s: IspState): RecursiveOptions {
   return {
     resolver: {
       startServers: s.root, port: s.upstreamPort, source: s.egress, qnameMinimisation: s.qnameMinimisation,
-      minimiseType: s.minimiseType, queryTimeoutMs: s.queryTimeout, timeLimitMs: s.resolutionTimeout, maxQueries: s.maxQueries,
+      minimiseType: s.minimiseType, queryTimeoutMs: s.queryTimeout, minQueryTimeoutMs: s.minQueryTimeout, timeLimitMs: s.resolutionTimeout, maxQueries: s.maxQueries,
     },
     allow: s.allow,
     cache: s.cache,
@@ -61,6 +62,11 @@ export class RecursiveHandler implements Handler {
   private options!: RecursiveOptions
   private readonly inflight = new Map<string, Promise<Resolution>>()
   private readonly failures = new LRUCache<string, number>({max: 10_000})
+  /**
+   * What every resolution has learned of the upstream servers (RTTs, silent ones held back): kept across
+   * reloads and flushes, so a silent DNS-LB costs one timeout per hold-down, not one per resolution.
+   */
+  readonly infra = new InfraCache({maxServers: 10_000})
 
   constructor(o: RecursiveOptions) {
     this.configure(o)
@@ -72,7 +78,7 @@ export class RecursiveHandler implements Handler {
     if (!sameCache) this.cache = new ResolverCache(o.cache)
     this.options = o
     this.allow = new ClientAllowList(o.allow)
-    this.resolver = new IterativeResolver({...o.resolver, cache: this.cache, onHop: () => { this.stats.upstream++ }})
+    this.resolver = new IterativeResolver({...o.resolver, cache: this.cache, infra: this.infra, onHop: () => { this.stats.upstream++ }})
     this.failures.clear()
   }
 

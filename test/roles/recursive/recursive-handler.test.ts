@@ -112,6 +112,30 @@ test('clients outside the allow list are refused; RD=0 is answered from the cach
   })
 })
 
+test('a silent DNS-LB costs one timeout per process, not one per resolution (the infra cache is shared)', async () => {
+  await withIsp({lbModes: {lb1: 'silent'}}, {}, async ({tb, isp, ask}) => {
+    const t0 = performance.now()
+    const first = await ask(NAME)
+    const firstMs = performance.now() - t0
+    assert.equal(answerOf(first.message), [`${NAME} ${RRType.A} ${ad.content(2)}`])
+    assert.is(tb.lbs[0]!.log.length, 1)
+    assert.ok(firstMs >= 290, `the first resolution waited for lb1: ${firstMs} ms`)
+    const took: number[] = []
+    for (let i = 0; i < 10; i++) {
+      isp.flush() // forget the answer and the referral: every query is a fresh resolution through DNS-B
+      const t = performance.now()
+      const r = await ask(NAME)
+      took.push(performance.now() - t)
+      assert.equal(answerOf(r.message), [`${NAME} ${RRType.A} ${ad.content(2)}`])
+    }
+    assert.is(isp.stats.resolutions, 11)
+    assert.is(tb.lbs[0]!.log.length, 1, `lb1 asked again: ${showLog(tb.lbs[0]!.log)}`)
+    assert.is(tb.lbs[1]!.log.length, 11)
+    assert.ok(Math.max(...took) < 150, `no resolution waited: ${took.map((m) => m.toFixed(1)).join(' ')} ms`)
+    assert.ok(isp.infra.stats(ad.lb(1), tb.port)!.heldUntil > 0)
+  })
+})
+
 test('failures are SERVFAIL within the bound, remembered briefly (RFC 9520), for lame, loop and silent LBs', async () => {
   for (const mode of ['refused', 'loop', 'silent'] as const) {
     await withIsp({lbModes: {lb1: mode, lb2: mode}}, {failureTtlMs: 5000}, async ({tb, isp, ask}) => {
