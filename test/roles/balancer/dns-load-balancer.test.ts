@@ -124,13 +124,14 @@ test('a stopped server leaves the answer within the down threshold and comes bac
 
 test('jitter smaller than the hysteresis margin causes no flap (and the same jitter without a margin does)', async () => {
   const tmp = tempDir()
-  // S1 40-48 ms, S2 42-50 ms (8 ms of jitter on each, 2 ms apart), S3 far. The margin (20 ms) exceeds the jitter,
+  // S1 and S2 both 40-48 ms (8 ms of jitter on each, the same mean, so the margin-less control flips between them
+  // whenever the noise says so), S3 far. The margin (20 ms) exceeds the jitter,
   // and leaves room for the host's own noise (a loaded CI machine delays a probe by 10 ms now and then).
   const jittery = {
     defaultMs: 50,
     servers: {
       [S1]: {from: {'127.0.41.0/24': 40, '127.0.42.0/24': 40}, jitterMs: 8},
-      [S2]: {from: {'127.0.41.0/24': 42, '127.0.42.0/24': 42}, jitterMs: 8},
+      [S2]: {from: {'127.0.41.0/24': 40, '127.0.42.0/24': 40}, jitterMs: 8},
       [S3]: {from: {'127.0.41.0/24': 150, '127.0.42.0/24': 150}},
     },
   }
