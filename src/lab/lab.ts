@@ -161,10 +161,14 @@ export class Lab {
 
   /**
    * Converged: every ISP's clients get exactly what its own DNS-LB chose from measurements (so the DNS-LB found
-   * its resolver, registered with DNS-B, and DNS-B refers that resolver to it).
+   * its resolver, registered with DNS-B, and DNS-B refers that resolver to it), and keep getting it across two
+   * expiries of the answer's TTL: a resolver tries a referral's not-yet-measured second NS once (BIND does) before
+   * its RTTs settle on the nearer DNS-LB.
    */
   async waitConverged(timeoutMs = 90_000): Promise<{converged: boolean; rows: LabRow[]}> {
     const deadline = Date.now() + timeoutMs
+    const stableMs = 2 * (this.t.ttl.answer + 1) * 1000
+    let since: number | null = null
     let rows: LabRow[] = []
     for (;;) {
       rows = await this.rows()
@@ -172,7 +176,9 @@ export class Lab {
         const chosen = r.latencies.filter((l) => l.chosen).map((l) => l.server).sort()
         return r.answer.length > 0 && r.latencies.every((l) => l.srttMs !== null) && chosen.join() === [...r.answer].sort().join()
       })
-      if (ok) return {converged: true, rows}
+      if (!ok) since = null
+      else if (since === null) since = Date.now()
+      else if (Date.now() - since >= stableMs) return {converged: true, rows}
       if (Date.now() > deadline) return {converged: false, rows}
       await new Promise((r) => setTimeout(r, 1000))
     }
