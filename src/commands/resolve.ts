@@ -22,7 +22,7 @@ export const resolveFlags = {
 /** Checks the shared flags and turns them into resolver options and the query type; usage errors exit 2. */
 export async function resolverSetup(name: string, flags: {type: string; server?: string[]; source?: string; port: number; qmin: boolean; timeout: number; 'time-limit': number}): Promise<{type: number; options: ResolverOptions}> {
   const {typeFromName} = await import('../dns/wire/constants.js')
-  const {normalizeDnsName} = await import('../state/fields.js')
+  const {normalizeDnsName} = await import('../state/normalize-dns-name.js')
   const type = typeFromName(flags.type)
   if (type === null) throw new GlbError(`--type ${flags.type}: not a record type (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)`, Exit.usage)
   const n = normalizeDnsName(name)
