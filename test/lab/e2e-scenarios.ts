@@ -56,9 +56,15 @@ export function runScenarios(kind: IspKind): void {
   t.before(async () => {
     if (skip) return
     lab = new Lab({topology, topologyFile: DEFAULT_TOPOLOGY, isp: kind, glb: [process.execPath, glbLauncher()]})
-    await lab.start()
-    const {converged, rows} = await lab.waitConverged(60_000)
-    if (!converged) throw new Error(`lab did not converge: ${JSON.stringify(rows)}`)
+    try {
+      await lab.start()
+      const {converged, rows} = await lab.waitConverged(60_000)
+      if (!converged) throw new Error(`lab did not converge: ${JSON.stringify(rows)}`)
+    } catch (err) {
+      // uvu does not print a failing hook's error; say it, with where the logs are.
+      console.error(`lab setup failed: ${(err as Error).message} (logs in ${lab.runDir})`)
+      throw err
+    }
   })
 
   t.after(async () => {
