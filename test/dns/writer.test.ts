@@ -6,7 +6,7 @@ import fc from 'fast-check'
 import dnsPacket from 'dns-packet'
 import {MessageWriter, ipv4Bytes, ipv6Bytes, type RR} from '../../src/dns/wire/writer.js'
 import {readMessage, ipv6Text} from '../../src/dns/wire/reader.js'
-import {nameToLabels, nameToWire} from '../../src/dns/wire/name.js'
+import {canonicalName, isSubdomain, labelCount, labelText, nameToLabels, nameToWire, parentName, readName} from '../../src/dns/wire/name.js'
 import {WireError} from '../../src/dns/wire/wire-error.js'
 
 const label = fc.stringMatching(/^[A-Za-z0-9_-]{1,15}$/)
@@ -118,6 +118,30 @@ test('escaped names: \\. inside a label and \\DDD octets are written as single o
   assert.equal(nameToLabels('\\065\\032x.'), [Buffer.from('A x')])
   const m = readMessage(write([{name: 'a\\.b.example.test', type: 1, ttl: 1, data: '192.0.2.1'}]))
   assert.is(m.answers[0]!.name, 'a\\.b.example.test.')
+})
+
+test('presentation names of any octets (escaped dots and backslashes included) round-trip, and the name helpers agree', () => {
+  const labelBytes = fc.uint8Array({minLength: 1, maxLength: 20}).map((a) => Buffer.from(a))
+  fc.assert(fc.property(fc.array(labelBytes, {minLength: 1, maxLength: 5}), (labels) => {
+    const text = labels.map((l) => labelText(l, 0, l.length, true)).join('.') + '.'
+    const lowered = labels.map((l) => Buffer.from([...l].map((c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c))))
+    assert.equal(nameToLabels(text), lowered)
+    assert.is(canonicalName(text), text)
+    assert.is(canonicalName(text.slice(0, -1)), text)
+    assert.is(labelCount(text), labels.length)
+    const parent = labels.length > 1 ? lowered.slice(1).map((l) => labelText(l, 0, l.length, false)).join('.') + '.' : '.'
+    assert.is(parentName(text), parent)
+    assert.ok(isSubdomain(text, parent))
+    // The reader reads back what the writer wrote.
+    const w = new MessageWriter()
+    w.name(text)
+    assert.is(readName(w.finish(), 0).name, text)
+  }), {numRuns: 3000})
+  // A label ending in a backslash, then a dot: the dot separates (it is the backslash that is escaped).
+  assert.equal(nameToLabels('\\255\\\\.'), [Buffer.from([255, 0x5c])])
+  assert.equal(nameToLabels('a\\.b.'), [Buffer.from('a.b')])
+  assert.not.ok(isSubdomain('a\\.example.test.', 'example.test.'), 'an escaped dot does not start a parent name')
+  assert.ok(isSubdomain('a\\\\.example.test.', 'example.test.'))
 })
 
 test('what cannot be encoded is a WireError, not a bad packet', () => {

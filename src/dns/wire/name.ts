@@ -217,7 +217,19 @@ export function labelText(buf: Buffer, start: number, len: number, lowercase: bo
 export function canonicalName(name: string): string {
   if (name === '' || name === '.') return '.'
   const lower = name.toLowerCase()
-  return lower.endsWith('.') && !lower.endsWith('\\.') ? lower : lower + '.'
+  return separatorAt(lower, lower.length - 1) ? lower : lower + '.'
+}
+
+/**
+ * True when name[i] is a dot that separates labels: not escaped, i.e. preceded by an even number of
+ * backslashes ("a\\." ends a label holding a backslash; "a\." is a label holding a dot). A \DDD escape ends
+ * in a digit, so it never precedes a dot as a backslash would.
+ */
+export function separatorAt(name: string, i: number): boolean {
+  if (name.charCodeAt(i) !== 0x2e) return false
+  let slashes = 0
+  for (let j = i - 1; j >= 0 && name.charCodeAt(j) === 0x5c; j--) slashes++
+  return slashes % 2 === 0
 }
 
 /** Splits a presentation name into its labels as raw bytes (handles \. and \DDD escapes). */
@@ -252,7 +264,7 @@ export function nameToLabels(name: string): Buffer[] {
 // Like canonicalName but keeps case (the wire writer keeps the caller's case).
 function canonicalLike(name: string): string {
   if (name === '' || name === '.') return '.'
-  return name.endsWith('.') && !name.endsWith('\\.') ? name : name + '.'
+  return separatorAt(name, name.length - 1) ? name : name + '.'
 }
 
 /** Uncompressed wire form of a name, keeping its case. */
@@ -267,14 +279,20 @@ export function nameToWire(name: string): Buffer {
 /** True when `name` equals `zone` or lies below it (both canonical). */
 export function isSubdomain(name: string, zone: string): boolean {
   if (zone === '.') return true
-  return name === zone || name.endsWith('.' + zone)
+  if (name === zone) return true
+  const at = name.length - zone.length - 1
+  return at > 0 && name.endsWith(zone) && separatorAt(name, at)
 }
 
 /** Number of labels of a canonical name ("." has 0). */
 export function labelCount(name: string): number {
   if (name === '.') return 0
   let n = 0
-  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) === 0x2e && name.charCodeAt(i - 1) !== 0x5c) n++
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c === 0x5c) i++ // an escaped character is never a separator
+    else if (c === 0x2e) n++
+  }
   return n
 }
 
@@ -282,7 +300,9 @@ export function labelCount(name: string): number {
 export function parentName(name: string): string {
   if (name === '.') return '.'
   for (let i = 0; i < name.length - 1; i++) {
-    if (name.charCodeAt(i) === 0x2e && (i === 0 || name.charCodeAt(i - 1) !== 0x5c)) return name.slice(i + 1)
+    const c = name.charCodeAt(i)
+    if (c === 0x5c) i++ // skip the escaped character
+    else if (c === 0x2e) return name.slice(i + 1)
   }
   return '.'
 }

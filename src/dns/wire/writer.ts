@@ -2,7 +2,7 @@
 // referral with two NS and glue larger than it needs to be; every answer glb sends goes through here.
 import {RRClass, RRType} from './constants.js'
 import {type SoaData} from './reader.js'
-import {labelText, nameToLabels} from './name.js'
+import {labelText, nameToLabels, parentName} from './name.js'
 import {WireError} from './wire-error.js'
 import {isIPv4, isIPv6} from 'node:net'
 
@@ -77,7 +77,7 @@ export class MessageWriter {
       if (!this.names.has(rest)) this.names.set(rest, at + off)
       const len = wire[off]!
       off += len + 1
-      rest = nextSuffix(rest)
+      rest = parentName(rest)
     }
   }
 
@@ -173,12 +173,6 @@ export class MessageWriter {
   }
 }
 
-function nextSuffix(name: string): string {
-  for (let i = 0; i < name.length; i++) {
-    if (name.charCodeAt(i) === 0x2e && (i === 0 || name.charCodeAt(i - 1) !== 0x5c)) return name.slice(i + 1) || '.'
-  }
-  return '.'
-}
 
 export function ipv4Bytes(s: string): Buffer {
   if (!isIPv4(s)) throw new WireError(`not an IPv4 address: ${s}`)
