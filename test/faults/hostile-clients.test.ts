@@ -112,18 +112,20 @@ test('the replay guard: retransmissions within the window, replays after it, out
   let clock = 1_000_000
   const g = new TsigReplayGuard(() => clock)
   const mac = (n: number) => Buffer.from([n])
-  const first = g.check('k.', 100, mac(1))
+  const msg = Buffer.from('request')
+  const first = g.check('k.', 100, mac(1), msg)
   assert.is(first.kind, 'fresh')
   if (first.kind === 'fresh') first.remember(Buffer.from('reply'))
-  const re = g.check('k.', 100, mac(1))
+  assert.is(g.check('k.', 100, mac(1), Buffer.from('another ID')).kind, 'replay', 'the same signature around another header is not a retransmission')
+  const re = g.check('k.', 100, mac(1), msg)
   assert.is(re.kind, 'retransmission')
   assert.equal(re.kind === 'retransmission' && re.reply?.toString(), 'reply')
   clock += RETRANSMIT_MS + 1
-  assert.is(g.check('k.', 100, mac(1)).kind, 'replay', 'the same message later is a replay')
-  assert.is(g.check('k.', 105, mac(2)).kind, 'fresh')
-  assert.is(g.check('k.', 105 - REORDER_S, mac(3)).kind, 'fresh', 'signed just before the newest: reordered, still taken')
-  assert.is(g.check('k.', 104 - REORDER_S, mac(4)).kind, 'replay', 'older than the allowance')
-  assert.is(g.check('other.', 50, mac(1)).kind, 'fresh', 'per key')
+  assert.is(g.check('k.', 100, mac(1), msg).kind, 'replay', 'the same message later is a replay')
+  assert.is(g.check('k.', 105, mac(2), msg).kind, 'fresh')
+  assert.is(g.check('k.', 105 - REORDER_S, mac(3), msg).kind, 'fresh', 'signed just before the newest: reordered, still taken')
+  assert.is(g.check('k.', 104 - REORDER_S, mac(4), msg).kind, 'replay', 'older than the allowance')
+  assert.is(g.check('other.', 50, mac(1), msg).kind, 'fresh', 'per key')
 })
 
 test('zone transfers: refused over UDP, to keys not allowed and to strangers; DNS-A refuses AXFR', async () => {

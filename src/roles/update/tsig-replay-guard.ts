@@ -5,9 +5,10 @@
 //
 //   - a message older than the newest accepted for its key (by more than REORDER_S, which absorbs messages
 //     signed in the same second that arrive out of order) is refused: BADTIME;
-//   - the same message again (same key and MAC) is not applied again: within RETRANSMIT_MS of the first it is a
-//     client's retransmission (nsupdate -r, our registration client after a lost reply), answered with the reply
-//     the first got; later it is a replay, refused with BADTIME.
+//   - the same message again (same key and MAC) is not applied again: byte for byte the same and within
+//     RETRANSMIT_MS of the first, it is a client's retransmission (nsupdate -r, our registration client after a
+//     lost reply), answered with the reply the first got; otherwise (later, or another header ID around the same
+//     signature: TSIG signs the original ID, not the header's) it is a replay, refused with BADTIME.
 
 /** What to do with a verified message. */
 export type ReplayVerdict =
@@ -18,6 +19,8 @@ export type ReplayVerdict =
 interface Seen {
   timeSigned: number
   at: number
+  /** The request as received: only an identical copy is a retransmission. */
+  request: Buffer
   reply: Buffer | null
 }
 
@@ -38,21 +41,21 @@ export class TsigReplayGuard {
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  /** Judges a message whose TSIG verified (key name, Time Signed, MAC as received). */
-  check(keyName: string, timeSigned: number, mac: Buffer): ReplayVerdict {
+  /** Judges a message whose TSIG verified (key name, Time Signed, MAC as received, the whole request). */
+  check(keyName: string, timeSigned: number, mac: Buffer, request: Buffer): ReplayVerdict {
     let k = this.keys.get(keyName)
     if (!k) this.keys.set(keyName, (k = {newest: -Infinity, macs: new Map()}))
     const id = mac.toString('base64')
     const seen = k.macs.get(id)
     const now = this.clock()
     if (seen) {
-      if (now - seen.at <= RETRANSMIT_MS) return {kind: 'retransmission', reply: seen.reply}
+      if (now - seen.at <= RETRANSMIT_MS && seen.request.equals(request)) return {kind: 'retransmission', reply: seen.reply}
       return {kind: 'replay', reason: `key ${keyName}: this signed message (time signed ${timeSigned}) was accepted ${Math.round((now - seen.at) / 1000)}s ago; a replay is not applied again`}
     }
     if (timeSigned < k.newest - REORDER_S) {
       return {kind: 'replay', reason: `key ${keyName}: time signed ${timeSigned} is older than the newest message accepted for this key (${k.newest}); a replay is not applied`}
     }
-    const entry: Seen = {timeSigned, at: now, reply: null}
+    const entry: Seen = {timeSigned, at: now, request: Buffer.from(request), reply: null}
     k.macs.set(id, entry)
     if (timeSigned > k.newest) {
       k.newest = timeSigned

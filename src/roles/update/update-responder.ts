@@ -74,7 +74,7 @@ export class UpdateResponder {
       verified = v
       // A signed message is applied once (tsig-replay-guard.ts): a retransmission gets the first reply again,
       // a replay BADTIME, like a message outside the time window.
-      const seen: ReplayVerdict = this.replays.check(v.key.name, v.timeSigned, v.mac)
+      const seen: ReplayVerdict = this.replays.check(v.key.name, v.timeSigned, v.mac, req.message)
       if (seen.kind === 'retransmission') {
         if (seen.reply) w.raw(seen.reply)
         else w.drop() // the first is still being applied; its reply answers this copy too
