@@ -172,7 +172,7 @@ export class PreparedAnswer {
       const optAt = out.length - extra - OPT_RR_FIXED
       if (q.edns!.do) out[optAt + 7] = out[optAt + 7]! | 0x80 // RFC 3225 §3: DO is copied into the response
       if (extra) {
-        extraOption!.copy(out, out.length - extra)
+        out.set(extraOption!, out.length - extra)
         out.writeUInt16BE(out.readUInt16BE(optAt + 9) + extra, optAt + 9)
       }
     }

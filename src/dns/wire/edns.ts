@@ -64,7 +64,8 @@ export function parseEcs(data: Buffer): ClientSubnet {
   const octets = Math.ceil(sourceLen / 8)
   if (data.length !== 4 + octets) throw new WireError('Client Subnet address length does not match its prefix')
   const address = Buffer.alloc(family === 4 ? 4 : 16)
-  data.copy(address, 0, 4, 4 + octets)
+  // A loop, not data.copy: for at most 16 octets Buffer.copy's argument checks cost more than the copy.
+  for (let i = 0; i < octets; i++) address[i] = data[4 + i]!
   if (sourceLen % 8 !== 0 && octets > 0) {
     const mask = 0xff << (8 - (sourceLen % 8)) & 0xff
     if ((address[octets - 1]! & ~mask & 0xff) !== 0) throw new WireError('Client Subnet address has bits set past its prefix')
