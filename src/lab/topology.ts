@@ -40,9 +40,11 @@ export const topologySchema = z.object({
   }).default({answer: 5, referral: 10, lease: 30}),
   /**
    * Network distance between POPs, which loopback lacks: a DNS-LB answers other POPs' resolvers this much later,
-   * so resolvers (which pick among a referral's NS by measured RTT) prefer their own, nearer DNS-LB.
+   * so resolvers (which pick among a referral's NS by measured RTT) prefer their own, nearer DNS-LB. Above 400 ms
+   * because unbound picks at random among servers within 400 ms of the fastest (its RTT band); BIND and glb pick
+   * the lowest smoothed RTT.
    */
-  foreignDelayMs: z.number().int().min(0).max(2000).default(40),
+  foreignDelayMs: z.number().int().min(0).max(2000).default(450),
   /** How often each DNS-LB asks its resolver "who am I". */
   discoveryIntervalMs: z.number().int().min(500).default(5000),
 })
