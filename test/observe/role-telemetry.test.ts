@@ -40,7 +40,7 @@ async function serve(role: string, state: Record<string, unknown>, address: stri
   return {p, port, metricsPort, dir, file}
 }
 
-test('glb serve a --metrics: queries by qtype and rcode, the latency histogram; a reload logs one JSON line', async () => {
+test('glb serve a --metrics: queries by qtype and rcode, the latency histogram; a refused UPDATE and a reload each log one JSON line', async () => {
   const a = JSON.parse(readFileSync(new URL('../../fixtures/a.json', import.meta.url), 'utf8')) as Record<string, unknown>
   const s = await serve('a', a, ad.a)
   try {
@@ -54,6 +54,15 @@ test('glb serve a --metrics: queries by qtype and rcode, the latency histogram; 
     assert.match(body, /^dns_answer_seconds_count\{role="a"\} 5$/m)
     writeFileSync(s.file, JSON.stringify(a))
     await s.p.waitFor(/"event":"reload"/, 10_000)
+    // An UPDATE without a signature is refused, and that is one warn line naming the client.
+    const {buildUpdate, addRecord} = await import('../../src/registration/update-builder.js')
+    const refused = await exchange(ad.a, buildUpdate('example.test.', [addRecord('x.example.test.', 60, RRType.A, '192.0.2.1')]), {port: s.port})
+    assert.is(refused.message.rcode, 5)
+    await s.p.waitFor(/"event":"update"/, 5000)
+    const updates = logLines(s.p).filter((l) => l.event === 'update')
+    assert.is(updates.length, 1)
+    assert.is(updates[0]!.level, 'warn')
+    assert.is(updates[0]!.client, '127.0.0.1')
     const reloads = logLines(s.p).filter((l) => l.event === 'reload')
     assert.is(reloads.length, 1, JSON.stringify(reloads))
     assert.is(reloads[0]!.component, 'dns-a')

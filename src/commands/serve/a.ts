@@ -23,6 +23,7 @@ export default class ServeA extends GlbCommand {
     const {Opcode} = await import('../../dns/wire/constants.js')
     const {RoleTelemetry} = await import('../../observe/role-telemetry.js')
     const telemetry = new RoleTelemetry('dns-a', 'a', flags.metrics)
+    const {describeOutcome} = await import('../../roles/update/update-responder.js')
     const json = this.jsonEnabled()
     try {
       await runRole({
@@ -35,7 +36,15 @@ export default class ServeA extends GlbCommand {
           // Queries go to the AuthorityHandler; TSIG-signed RFC 2136 UPDATEs allowed by a.json's updatePolicy
           // change the zones and are written back to the state file (src/roles/update); unsigned ones are REFUSED.
           const authority = new AuthorityHandler(buildZones(state))
-          const handler = new UpdatableAuthority({stateFile: flags.state, state, authority})
+          const handler = new UpdatableAuthority({
+            stateFile: flags.state, state, authority,
+            // One line per UPDATE; a refusal names the client and the key (never the secret) and says why.
+            onUpdate: (o) => {
+              const fields = {event: 'update', outcome: describeOutcome(o), zone: o.zone, client: o.client.address, key: o.keyName, changes: o.ops.length}
+              if (o.rcode === 0) telemetry.log.info(fields, `${describeOutcome(o)} update of ${o.zone ?? '?'} from ${o.client.address} key ${o.keyName ?? '(none)'} (${o.ops.length} changes)`)
+              else telemetry.log.warn({...fields, reason: o.reason}, `refused update of ${o.zone ?? '?'} from ${o.client.address} key ${o.keyName ?? '(none)'}: ${describeOutcome(o)}: ${o.reason}`)
+            },
+          })
           return {
             handler: telemetry.wrap(handler),
             opcodes: [Opcode.QUERY, Opcode.UPDATE],
