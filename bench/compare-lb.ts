@@ -93,14 +93,16 @@ export async function compareLb(s: BenchSettings): Promise<LbFigures> {
         fmt.us(med(p.name, (r) => r.cpuUsPerQuery)),
         med(p.name, (r) => r.cores).toFixed(2),
         fmt.mib(med(p.name, (r) => r.rss)),
-        p.name === glb ? '1' : fmt.ratio(glbQps / qps),
+        p.name === glb ? '1' : fmt.ratio(perRound(runs.get(glb)!, rs, (r) => r.qps)),
+        p.name === glb ? '1' : fmt.ratio(perRound(rs, runs.get(glb)!, (r) => r.cpuUsPerQuery)),
       ]
     })
     s.report.table(
       `Load-balanced name, max rate: www.glb.example.test. A, dnsperf -c ${s.clients} -q ${s.outstanding}, ${s.seconds} s x ${s.rounds} rounds (ABAB)`,
-      ['server', 'q/s (median)', 'q/s range', 'avg ms', 'max ms', 'lost*', 'CPU µs/query', 'server cores busy', 'RSS MiB', 'glb / this'],
+      ['server', 'q/s (median)', 'q/s range', 'avg ms', 'max ms', 'lost*', 'CPU µs/query', 'server cores busy', 'RSS MiB', 'glb/this q/s', 'this/glb CPU per query'],
       rows,
       [`Server pinned with \`${s.pinServer.join(' ') || '(no taskset)'}\`, dnsperf with \`${s.pinLoad.join(' ') || '(no taskset)'}\`. Load average during the runs: ${fmt.ms(Math.min(...loads), 2)}-${fmt.ms(Math.max(...loads), 2)}.`,
+        'Ratios are the median of the per-round ratios (each round runs the servers back to back, minutes apart at most): they hold up better than a ratio of medians when other work on the machine comes and goes.',
         '*lost: dnsperf counts the queries still in flight when its time limit strikes as lost (up to -q per run); the latency table sends a fixed count and waits for every answer.'],
     )
 
@@ -140,4 +142,9 @@ export function queryFile(s: BenchSettings, lines = 1): string {
   const file = join(s.dir, `www-a-${lines}.txt`)
   writeFileSync(file, 'www.glb.example.test. A\n'.repeat(lines))
   return file
+}
+
+/** The median over rounds of f(a[round]) / f(b[round]). */
+export function perRound(a: ServerRun[], b: ServerRun[], f: (r: ServerRun) => number): number {
+  return median(a.map((r, i) => (b[i] ? f(r) / f(b[i]!) : NaN)))
 }

@@ -2,7 +2,7 @@
 // (bench/cluster-serve.ts), the second on the core dnsperf also uses: the honest case of a 2-core machine
 // whose load generator takes a core.
 import {join} from 'node:path'
-import {lbState, queryFile, startContent} from './compare-lb.js'
+import {lbState, perRound, queryFile, startContent} from './compare-lb.js'
 import {measureServer, type ServerRun} from './measure-server.js'
 import {ancount, spawnPeer, startGlb, waitAnswering, type Peer} from './peers.js'
 import {fmt, median} from './report.js'
@@ -46,14 +46,13 @@ export async function multiCore(s: BenchSettings): Promise<void> {
         console.log(`  round ${round} ${c.peer.name}: ${fmt.int(r.qps)} q/s, ${fmt.us(r.cpuUsPerQuery)} µs CPU/query, ${r.cores.toFixed(2)} cores`)
       }
     }
-    const base = median(runs.get(one)!.map((r) => r.qps))
     s.report.table(
       `One address from two cores: node:cluster shared UDP socket (Node 20 dgram has no reusePort), ${s.seconds} s x ${s.rounds} rounds (ABAB)`,
       ['server', 'q/s (median)', 'avg ms', 'CPU µs/query (all processes)', 'cores used by the server', 'RSS MiB (all)', 'vs 1 process'],
       cases.map((c) => {
         const rs = runs.get(c.peer)!
         const m = (f: (r: ServerRun) => number) => median(rs.map(f))
-        return [c.peer.name, fmt.int(m((r) => r.qps)), fmt.ms(m((r) => r.avgMs)), fmt.us(m((r) => r.cpuUsPerQuery)), m((r) => r.cores).toFixed(2), fmt.mib(m((r) => r.rss)), fmt.ratio(m((r) => r.qps) / base)]
+        return [c.peer.name, fmt.int(m((r) => r.qps)), fmt.ms(m((r) => r.avgMs)), fmt.us(m((r) => r.cpuUsPerQuery)), m((r) => r.cores).toFixed(2), fmt.mib(m((r) => r.rss)), fmt.ratio(perRound(rs, runs.get(one)!, (r) => r.qps))]
       }),
       ['dnsperf stays pinned to core 0, so the second worker competes with it for that core.'],
     )

@@ -4,7 +4,7 @@
 import {createWriteStream, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {once} from 'node:events'
-import {lbState, startContent, queryFile} from './compare-lb.js'
+import {lbState, perRound, startContent, queryFile} from './compare-lb.js'
 import {measureServer, type ServerRun} from './measure-server.js'
 import {ask, fillConfig, startGlb, waitAnswering, wireQuery, type Peer} from './peers.js'
 import {rssBytes} from './proc-stat.js'
@@ -173,13 +173,16 @@ export async function referralLoad(s: BenchSettings, n: number, lbQps: number): 
     const lbNow = median(runs.get(cases.at(-1)!.name)!.map((r) => r.qps))
     s.report.table(
       `Referrals from ${fmt.int(n)} distinct registered resolvers (dnsperf -B, one ECS /32 per query), ${s.seconds} s x ${s.rounds} rounds (ABAB)`,
-      ['server / queries', 'q/s (median)', 'avg ms', 'CPU µs/query', 'RSS MiB', 'rcodes (last round)', 'vs DNS-LB'],
+      ['server / queries', 'q/s (median)', 'avg ms', 'CPU µs/query', 'server cores busy', 'RSS MiB', 'rcodes (last round)', 'q/s vs DNS-LB', 'CPU per query: DNS-LB / this'],
       cases.map((c) => {
         const rs = runs.get(c.name)!
         const m = (f: (r: ServerRun) => number) => median(rs.map(f))
-        return [c.name, fmt.int(m((r) => r.qps)), fmt.ms(m((r) => r.avgMs)), fmt.us(m((r) => r.cpuUsPerQuery)), fmt.mib(m((r) => r.rss)), rs.at(-1)!.rcodes, fmt.ratio(m((r) => r.qps) / lbNow)]
+        const lbRuns = runs.get(cases.at(-1)!.name)!
+        return [c.name, fmt.int(m((r) => r.qps)), fmt.ms(m((r) => r.avgMs)), fmt.us(m((r) => r.cpuUsPerQuery)), m((r) => r.cores).toFixed(2), fmt.mib(m((r) => r.rss)),
+          rs.at(-1)!.rcodes, fmt.ratio(perRound(rs, lbRuns, (r) => r.qps)), fmt.ratio(perRound(lbRuns, rs, (r) => r.cpuUsPerQuery))]
       }),
-      [`Target: at least 0.8x the DNS-LB's rate (the DNS-LB did ${fmt.int(lbNow)} q/s in this section${Number.isFinite(lbQps) ? `, ${fmt.int(lbQps)} in the side-by-side table` : ''}).`],
+      ['Ratios: median of per-round ratios. When the servers are not saturated (cores busy < 1: the load generator or other work on the machine limits the rate), the CPU ratio is the better guide to capacity.',
+        `Target: at least 0.8x the DNS-LB's rate (the DNS-LB did ${fmt.int(lbNow)} q/s in this section${Number.isFinite(lbQps) ? `, ${fmt.int(lbQps)} in the side-by-side table` : ''}).`],
     )
   } finally {
     await Promise.all(peers.map((p) => p.stop()))

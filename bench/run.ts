@@ -1,5 +1,5 @@
 // `npm run bench`: glb's performance side by side with real peers (issue #7), as tables (and Markdown).
-// Run: npm run bench -- [--only startup,lb,cores,b,probe,failover] [--seconds 10] [--rounds 3] [--no-build]
+// Run: npm run bench -- [--only startup,lb,cores,b,probe,failover] [--seconds 8] [--rounds 5] [--no-build]
 //                       [--mappings 1000000] [--targets 10000] [--markdown FILE]
 // Installs nothing: dnsperf, gdnsd and pdns_server are used when present (a SKIP line says what is missing).
 // Every server runs pinned to one core and dnsperf to the other (taskset), loopback only, each run bounded;
@@ -24,8 +24,8 @@ type Section = typeof SECTIONS[number]
 
 const {values} = parseArgs({options: {
   only: {type: 'string'},
-  seconds: {type: 'string', default: '10'},
-  rounds: {type: 'string', default: '3'},
+  seconds: {type: 'string', default: '8'},
+  rounds: {type: 'string', default: '5'},
   'no-build': {type: 'boolean', default: false},
   mappings: {type: 'string', default: '1000000'},
   targets: {type: 'string', default: '10000'},
