@@ -8,7 +8,8 @@
 //
 // Why incremental: the no-mapping path may be hit at query rate (by spoofed or new resolvers), so the
 // answer must be a map lookup plus a scan of the few LBs seen in one neighbourhood, not a table scan.
-// Per neighbourhood the counts are a flat number[]: [cachedBest, lb, count, lb, count, ...]; the 65,536
+// Per neighbourhood the counts are a flat number[]: [cachedBest, lb, count, lb, count, ...] (IPv4 keeps its
+// cached answers in v4Best instead, so slot 0 is unused there); the 65,536
 // IPv4 neighbourhoods are a plain array indexed by the /16 (bulk loads add a million leases; a Map lookup
 // per lease was a quarter of the load time), the sparse IPv6 ones a Map.
 
@@ -22,6 +23,10 @@ const DIRTY = -2
 /** Incremental per-neighbourhood and overall lease counts per LB. */
 export class NearbyLbCounts {
   private readonly v4 = new Array<number[] | undefined>(1 << NEARBY_V4_LEN).fill(undefined)
+  // The answer per IPv4 neighbourhood in one flat array (DIRTY: recompute; -1: the neighbourhood holds none).
+  // busiest() runs on most DNS-B queries (the second NS); reading this is one memory access where the
+  // per-neighbourhood arrays are three dependent ones, each a likely cache miss at a million leases.
+  private readonly v4Best = new Int32Array(1 << NEARBY_V4_LEN).fill(DIRTY)
   private readonly v6 = new Map<number, number[]>()
   private readonly overall: number[] = []
   private overallBest = DIRTY
@@ -32,6 +37,7 @@ export class NearbyLbCounts {
     this.overall[lbId]! += delta
     this.overallBest = DIRTY
     if (hood < 0) return
+    if (!v6) this.v4Best[hood] = DIRTY
     let b = v6 ? this.v6.get(hood) : this.v4[hood]
     if (b === undefined) {
       if (delta <= 0) return
@@ -60,10 +66,19 @@ export class NearbyLbCounts {
 
   /** The busiest LB in neighbourhood `hood` of the family, else overall; -1 when no lease is held. */
   busiest(v6: boolean, hood: number): number {
-    const b = v6 ? this.v6.get(hood) : this.v4[hood]
-    if (b !== undefined) {
-      if (b[0] === DIRTY) b[0] = bestOfPairs(b)
-      if (b[0]! >= 0) return b[0]!
+    if (!v6) {
+      let id = this.v4Best[hood]!
+      if (id === DIRTY) {
+        const b = this.v4[hood]
+        id = this.v4Best[hood] = b === undefined ? -1 : bestOfPairs(b)
+      }
+      if (id >= 0) return id
+    } else {
+      const b = this.v6.get(hood)
+      if (b !== undefined) {
+        if (b[0] === DIRTY) b[0] = bestOfPairs(b)
+        if (b[0]! >= 0) return b[0]!
+      }
     }
     if (this.overallBest === DIRTY) {
       let best = -1
