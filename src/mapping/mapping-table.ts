@@ -115,6 +115,11 @@ export class MappingTable {
     return this.v4.count + this.v6.count
   }
 
+  /** Hash slots a full sweep examines (what `sweep(now, maxSlots)` steps through). */
+  get slots(): number {
+    return this.v4.capacity + this.v6.capacity
+  }
+
   /** Number of leases held. */
   get leaseCount(): number {
     return this.leases.count

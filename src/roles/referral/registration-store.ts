@@ -149,9 +149,12 @@ export class RegistrationStore implements UpdateZone {
     return m && m.expiresAt > now ? m : null
   }
 
-  /** Drops lapsed leases from memory; lookups already ignore them. Returns how many went. */
-  sweep(now: number): number {
-    let n = this.table.sweep(now)
+  /**
+   * Drops lapsed leases from memory; lookups already ignore them. Returns how many went. With `maxSlots`, the
+   * mapping table is swept a step at a time (MappingTable.sweep), resuming where the last step stopped.
+   */
+  sweep(now: number, maxSlots?: number): number {
+    let n = this.table.sweep(now, maxSlots)
     for (const [label, l] of this.lbLeases) if (!(l.expiresAt > now)) { this.lbLeases.delete(label); n++ }
     let m = 0
     for (const [label, x] of this.measurements) if (!(x.expiresAt > now)) { this.measurements.delete(label); m++ }
