@@ -6,7 +6,7 @@ import {IterativeResolver, type ResolverOptions} from '../../resolver/iterative-
 import type {Resolution} from '../../resolver/resolution.js'
 import {ResolverCache} from '../../resolver/resolver-cache.js'
 import {LRUCache} from 'lru-cache'
-import {ClientAllowList} from './client-allow-list.js'
+import {ClientAllowList} from '../client-allow-list.js'
 import type {IspState} from './isp-state.js'
 
 /** Counters for tests, logs and metrics. */

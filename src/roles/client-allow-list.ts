@@ -1,4 +1,4 @@
-// Which client addresses may ask a DNS-LB for explanations: a list of prefixes, matched by family.
+// Which client addresses a role serves something to (DNS-ISP recursion, DNS-LB explanations): prefixes by family.
 import ipaddr from 'ipaddr.js'
 
 /** A set of prefixes ("127.0.0.0/8", "::1/128") that a client address is checked against. */
