@@ -98,6 +98,18 @@ export class MappingTable {
   private readonly listeners = new Set<(change: MappingChange) => void>()
   /** Where an incremental sweep resumes: a slot number over the IPv4 slots, then the IPv6 ones. */
   private sweepCursor = 0
+  /**
+   * No lease held expires before this: sweep() has nothing to do until then, and returns at once. Every lease
+   * written lowers it; a sweep pass that saw every slot (no resize, no remove() meanwhile) sets it to the
+   * earliest expiry it left in place. Why: a pass over 1,000,000 leases costs ~0.3-0.5 s of CPU, and leases
+   * are renewed long before they lapse, so most passes would find nothing.
+   */
+  private minExpiry = Infinity
+  /** The earliest expiry seen by the pass under way (and written during it). */
+  private passMin = Infinity
+  /** The pass under way has seen every slot it started with so far. */
+  private passValid = false
+  private passSlots = 0
 
   constructor(options: MappingTableOptions = {}) {
     const max = options.maxLbsPerKey ?? 8
@@ -293,6 +305,7 @@ export class MappingTable {
       hood = prefix.len >= NEARBY_V6_LEN ? word(a, 0) >>> 0 : -1
     }
     if (slot < 0) return 0
+    this.passValid = false // deleting a slot may move one the sweep pass has not seen behind its cursor
     const L = this.leases
     let removed = 0
     let prev = -1
@@ -325,21 +338,37 @@ export class MappingTable {
    * in any case: sweeping only frees memory and updates busiestLbNear's counts.
    */
   sweep(now: number, maxSlots = Infinity): number {
+    if (now < this.minExpiry) return 0 // every lease held expires after now
     let removed = 0
     const total = this.v4.capacity + this.v6.capacity
     if (!(maxSlots < total)) {
+      this.passMin = Infinity
       removed = this.sweepSlots(this.v4, false, 0, this.v4.capacity, now) + this.sweepSlots(this.v6, true, 0, this.v6.capacity, now)
+      this.minExpiry = this.passMin
+      this.passMin = Infinity
+      this.passValid = false
       this.sweepCursor = 0
     } else {
       let left = Math.max(1, Math.floor(maxSlots))
-      while (left > 0) {
+      while (left > 0 && !(now < this.minExpiry)) {
         const c4 = this.v4.capacity
-        if (this.sweepCursor >= c4 + this.v6.capacity) this.sweepCursor = 0
+        const all = c4 + this.v6.capacity
+        if (this.sweepCursor >= all) this.sweepCursor = 0
+        if (this.sweepCursor === 0) {
+          this.passMin = Infinity
+          this.passValid = true
+          this.passSlots = all
+        }
         const c = this.sweepCursor
-        const end = c < c4 ? Math.min(c4, c + left) : Math.min(c4 + this.v6.capacity, c + left)
+        const end = c < c4 ? Math.min(c4, c + left) : Math.min(all, c + left)
         removed += c < c4 ? this.sweepSlots(this.v4, false, c, end, now) : this.sweepSlots(this.v6, true, c - c4, end - c4, now)
         left -= end - c
         this.sweepCursor = end
+        if (end >= all) {
+          // A whole pass: its minimum is exact unless the table was resized or a slot deleted meanwhile.
+          if (this.passValid && this.passSlots === all) this.minExpiry = this.passMin
+          this.passValid = false
+        }
       }
     }
     if (removed > 0) {
@@ -540,6 +569,8 @@ export class MappingTable {
       lastPrev = prev
       last = j
     }
+    if (exp < this.minExpiry) this.minExpiry = exp
+    if (exp < this.passMin) this.passMin = exp
     if (found >= 0) {
       L.set(found, EXP, exp)
       if (pref === undefined || pref === L.pref(found)) return 'renewed'
@@ -609,6 +640,8 @@ export class MappingTable {
           removed++
         } else {
           prev = j
+          const e = L.exp(j)
+          if (e < this.passMin) this.passMin = e
         }
         j = nx
       }
