@@ -110,18 +110,30 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
 
   // Referral and whoami answers over UDP are rate-limited per client prefix: they are what DNS-B answers to
   // anyone, so what a forged source could reflect. Registrations (UPDATE) and the zone's own records are not.
-  const limited = (qname: string) => {
-    if (qname.endsWith(`.whoami.${state.zone}`)) return true
+  const limited = (qname: string, whoamiSuffix: string) => {
+    if (qname.endsWith(whoamiSuffix)) return true
     for (const n of handler!.loadBalancedNames()) if (isSubdomain(qname, n)) return true
     return false
   }
   const limitOptions = (s: ReferralState): RateLimitOptions | null => {
     if (!s.rateLimit) return null
     const exempt = s.rateLimit.exempt.map((p) => parsePrefix(p)!).filter(Boolean)
+    const whoamiSuffix = `.whoami.${s.zone}`
+    // Both run for every UDP query: no string built per query, and the last client's verdict is kept (a
+    // resolver sends many queries in a row), so an address is parsed only when it changes.
+    let lastAddress = ''
+    let lastExempt = false
     return {
       ...s.rateLimit,
-      applies: (req) => req.query.header.opcode === Opcode.QUERY && limited(req.query.qname),
-      exempt: exempt.length ? (address) => { const a = parseAddress(address); return a !== null && exempt.some((p) => prefixContains(p, a)) } : undefined,
+      applies: (req) => req.query.header.opcode === Opcode.QUERY && limited(req.query.qname, whoamiSuffix),
+      exempt: exempt.length ? (address) => {
+        if (address !== lastAddress) {
+          const a = parseAddress(address)
+          lastExempt = a !== null && exempt.some((p) => prefixContains(p, a))
+          lastAddress = address
+        }
+        return lastExempt
+      } : undefined,
     }
   }
   const first = limitOptions(state)
