@@ -146,12 +146,7 @@ function exchangeTcp(server: string, port: number, query: Buffer, source: string
     const onAbort = () => finish(new ExchangeError('timeout', `query to ${server} aborted`))
     signal?.addEventListener('abort', onAbort)
     const timer = setTimeout(() => finish(new ExchangeError('timeout', `no answer from ${server}:${port} over TCP within ${timeoutMs} ms`)), timeoutMs)
-    sock.on('connect', () => {
-      const frame = Buffer.alloc(2 + query.length)
-      frame.writeUInt16BE(query.length, 0)
-      query.copy(frame, 2)
-      sock.write(frame)
-    })
+    sock.on('connect', () => sock.write(tcpFrame(query)))
     sock.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk])
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
@@ -169,6 +164,14 @@ function exchangeTcp(server: string, port: number, query: Buffer, source: string
     sock.on('error', (err) => finish(new ExchangeError('network', `${server}:${port}: ${err.message}`)))
     sock.on('close', () => finish(new ExchangeError('network', `${server}:${port} closed the connection without an answer`)))
   })
+}
+
+/** RFC 1035 §4.2.2 / RFC 7766 §8: a message on TCP is preceded by its two-octet length. */
+function tcpFrame(message: Buffer): Buffer {
+  const frame = Buffer.alloc(2 + message.length)
+  frame.writeUInt16BE(message.length, 0)
+  message.copy(frame, 2)
+  return frame
 }
 
 /** Reads every message of a TCP stream (a zone transfer) until `isLast` says the stream is complete. */
@@ -189,12 +192,7 @@ export function exchangeTcpStream(server: string, query: Buffer, isLast: (msg: B
       else resolve(out)
     }
     const timer = setTimeout(() => finish(new ExchangeError('timeout', `zone transfer from ${server}:${port} did not finish within ${timeoutMs} ms`)), timeoutMs)
-    sock.on('connect', () => {
-      const frame = Buffer.alloc(2 + query.length)
-      frame.writeUInt16BE(query.length, 0)
-      query.copy(frame, 2)
-      sock.write(frame)
-    })
+    sock.on('connect', () => sock.write(tcpFrame(query)))
     sock.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk])
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {

@@ -151,8 +151,23 @@ export function formatIPv4(a: number): string {
  * groups as `::`, the first one on a tie. Always hex, also for v4-mapped addresses (as WHATWG URL does).
  */
 export function formatIPv6(b: Uint8Array): string {
+  const w = ipv6Groups(b)
+  const {bestAt, bestLen} = longestZeroRun(w)
+  if (bestAt < 0) return w.map((x) => x.toString(16)).join(':')
+  const head = w.slice(0, bestAt).map((x) => x.toString(16)).join(':')
+  const tail = w.slice(bestAt + bestLen).map((x) => x.toString(16)).join(':')
+  return `${head}::${tail}`
+}
+
+/** The eight 16-bit groups of an IPv6 address. */
+export function ipv6Groups(b: Uint8Array): number[] {
   const w: number[] = []
   for (let k = 0; k < 8; k++) w.push((b[k * 2]! << 8) | b[k * 2 + 1]!)
+  return w
+}
+
+/** RFC 5952 §4.2.3: the longest run (two or more) of zero groups, the first on a tie; bestAt -1 when none. */
+export function longestZeroRun(w: number[]): {bestAt: number; bestLen: number} {
   let bestAt = -1
   let bestLen = 1
   for (let k = 0; k < 8; ) {
@@ -168,10 +183,7 @@ export function formatIPv6(b: Uint8Array): string {
     }
     k = e
   }
-  if (bestAt < 0) return w.map((x) => x.toString(16)).join(':')
-  const head = w.slice(0, bestAt).map((x) => x.toString(16)).join(':')
-  const tail = w.slice(bestAt + bestLen).map((x) => x.toString(16)).join(':')
-  return `${head}::${tail}`
+  return {bestAt, bestLen}
 }
 
 /** Formats a parsed address as text (dotted quad or RFC 5952). */

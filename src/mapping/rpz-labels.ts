@@ -8,6 +8,7 @@
 //         RFC 5952's choice and what BIND's ip2name emits.              2001:db8::/32   -> 32.zz.db8.2001
 // BIND logs non-canonical names and accepts them; labelsToPrefix rejects them, so a prefix has exactly one
 // name and a name one prefix. Labels compare case-insensitively, as DNS names do.
+import {ipv6Groups, longestZeroRun} from './address.js'
 import {prefixProblem} from './prefix.js'
 import type {Prefix} from './prefix.js'
 
@@ -19,23 +20,9 @@ export function prefixToLabels(p: Prefix): string[] {
   if (typeof a === 'number') {
     return [String(p.len), String(a & 0xff), String((a >>> 8) & 0xff), String((a >>> 16) & 0xff), String(a >>> 24)]
   }
-  const w: number[] = []
-  for (let k = 0; k < 8; k++) w.push((a[k * 2]! << 8) | a[k * 2 + 1]!)
-  let bestAt = -1
-  let bestLen = 1
-  for (let k = 0; k < 8; ) {
-    if (w[k] !== 0) {
-      k++
-      continue
-    }
-    let e = k
-    while (e < 8 && w[e] === 0) e++
-    if (e - k > bestLen) {
-      bestAt = k
-      bestLen = e - k
-    }
-    k = e
-  }
+  // BIND writes the same zero run as RFC 5952's "::", as the label "zz".
+  const w = ipv6Groups(a)
+  const {bestAt, bestLen} = longestZeroRun(w)
   const out = [String(p.len)]
   for (let k = 7; k >= 0; ) {
     if (bestAt >= 0 && k === bestAt + bestLen - 1) {
