@@ -448,68 +448,98 @@ export class MappingTable {
    * With `now`, leases already expired are skipped. Throws MappingStateError naming the bad member.
    */
   static fromJSON(state: unknown, options: MappingTableOptions & {now?: number} = {}): MappingTable {
-    const fail = (msg: string): never => {
-      throw new MappingStateError(`mapping state ${msg}`)
+    const t = MappingTable.withLbsOf(state, options)
+    const entries = (state as {entries: unknown[]}).entries
+    const now = options.now
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as unknown[]
+      if (!Array.isArray(e) || e.length < 3 || e.length > 4 || typeof e[0] !== 'string') {
+        stateError(`entries[${i}] is not [prefix, lb, expiresAt, pref?]`)
+      }
+      const problem = t.loadEntry(e[0] as string, e[1], e[2], e[3] ?? undefined, now)
+      if (problem !== null) stateError(`entries[${i}]: ${problem}`)
     }
-    if (typeof state !== 'object' || state === null || Array.isArray(state)) fail('is not a JSON object')
+    return t
+  }
+
+  /**
+   * The first half of fromJSON, for loaders that read the entries themselves (mapping-entries-scanner.ts): checks
+   * the state's "format", "lbs" and that "entries" is an array, and returns a table holding the LBs and no lease,
+   * sized for `options.expected` leases (default: the length of "entries").
+   */
+  static withLbsOf(state: unknown, options: MappingTableOptions = {}): MappingTable {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) stateError('is not a JSON object')
     const s = state as Record<string, unknown>
     if (s.format !== undefined && s.format !== MAPPING_STATE_FORMAT) {
-      fail(`"format" is ${JSON.stringify(s.format)}; this version reads "${MAPPING_STATE_FORMAT}"`)
+      stateError(`"format" is ${JSON.stringify(s.format)}; this version reads "${MAPPING_STATE_FORMAT}"`)
     }
-    if (!Array.isArray(s.lbs)) fail('"lbs" is not an array')
-    if (!Array.isArray(s.entries)) fail('"entries" is not an array')
+    if (!Array.isArray(s.lbs)) stateError('"lbs" is not an array')
+    if (!Array.isArray(s.entries)) stateError('"entries" is not an array')
     const lbs = s.lbs as unknown[]
-    const entries = s.entries as unknown[]
-    const t = new MappingTable({...options, expected: options.expected ?? entries.length})
+    const t = new MappingTable({...options, expected: options.expected ?? (s.entries as unknown[]).length})
     for (let i = 0; i < lbs.length; i++) {
       const lb = lbs[i] as {name?: unknown; addrs?: unknown} | null
       if (typeof lb !== 'object' || lb === null || typeof lb.name !== 'string' || !Array.isArray(lb.addrs)) {
-        fail(`lbs[${i}] is not {"name": string, "addrs": [string, ...]}`)
+        stateError(`lbs[${i}] is not {"name": string, "addrs": [string, ...]}`)
       }
       const before = t.registry.size
       try {
         t.registerLb({name: lb!.name as string, addrs: lb!.addrs as string[]})
       } catch (e) {
-        fail(`lbs[${i}]: ${(e as Error).message}`)
+        stateError(`lbs[${i}]: ${(e as Error).message}`)
       }
-      if (t.registry.size === before) fail(`lbs[${i}]: ${lb!.name} is listed twice; keep one`)
-    }
-    const now = options.now
-    const b = t.scratch
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i] as unknown[]
-      if (!Array.isArray(e) || e.length < 3 || e.length > 4 || typeof e[0] !== 'string') {
-        fail(`entries[${i}] is not [prefix, lb, expiresAt, pref?]`)
-      }
-      const text = e[0] as string
-      const lbId = e[1]
-      const exp = e[2]
-      const pref = e[3] ?? undefined
-      if (typeof lbId !== 'number' || !Number.isInteger(lbId) || lbId < 0 || lbId >= lbs.length) {
-        fail(`entries[${i}]: lb ${JSON.stringify(lbId)} is not an index into "lbs" (0-${lbs.length - 1})`)
-      }
-      if (typeof exp !== 'number' || !Number.isFinite(exp)) fail(`entries[${i}]: expiresAt is not a number`)
-      if (pref !== undefined && (typeof pref !== 'number' || !Number.isFinite(pref))) {
-        fail(`entries[${i}]: pref is not a number`)
-      }
-      if (now !== undefined && (exp as number) <= now) continue
-      const slash = text.indexOf('/')
-      const end = slash < 0 ? text.length : slash
-      const v4 = text.indexOf(':') < 0 ? parseIPv4(text, 0, end) : -1
-      const isV6 = v4 < 0 && parseIPv6Into(text, b, 0, end)
-      if (v4 < 0 && !isV6) fail(`entries[${i}]: "${text}" is not an address/len prefix`)
-      const len = slash < 0 ? (isV6 ? 128 : 32) : parseLen(text, slash + 1)
-      if (len < 1 || len > (isV6 ? 128 : 32)) fail(`entries[${i}]: "${text}" has a bad prefix length`)
-      if (!hostBitsClear(isV6 ? b : v4, len)) {
-        fail(`entries[${i}]: "${text}" has bits set beyond /${len}; write the network address`)
-      }
-      if (isV6) {
-        t.upsertV6(word(b, 0), word(b, 4), word(b, 8), word(b, 12), len, lbId as number, exp as number, pref as number | undefined, null)
-      } else {
-        t.upsertV4(v4, len, lbId as number, exp as number, pref as number | undefined, null)
-      }
+      if (t.registry.size === before) stateError(`lbs[${i}]: ${lb!.name} is listed twice; keep one`)
     }
     return t
+  }
+
+  /**
+   * Adds one persisted lease [text, lbId, exp, pref] (pref undefined: none) unless it lapsed by `now`. Returns
+   * what is wrong with it (fromJSON's message after "entries[i]: "), or null. Only for a table being loaded:
+   * the LB ids are the indexes of the state's "lbs", all registered by withLbsOf.
+   */
+  loadEntry(text: string, lbId: unknown, exp: unknown, pref: unknown, now: number | undefined): string | null {
+    const problem = this.leaseProblem(lbId, exp, pref)
+    if (problem !== null) return problem
+    if (now !== undefined && (exp as number) <= now) return null
+    const b = this.scratch
+    const slash = text.indexOf('/')
+    const end = slash < 0 ? text.length : slash
+    const v4 = text.indexOf(':') < 0 ? parseIPv4(text, 0, end) : -1
+    const isV6 = v4 < 0 && parseIPv6Into(text, b, 0, end)
+    if (v4 < 0 && !isV6) return `"${text}" is not an address/len prefix`
+    const len = slash < 0 ? (isV6 ? 128 : 32) : parseLen(text, slash + 1)
+    if (len < 1 || len > (isV6 ? 128 : 32)) return `"${text}" has a bad prefix length`
+    if (!hostBitsClear(isV6 ? b : v4, len)) return `"${text}" has bits set beyond /${len}; write the network address`
+    if (isV6) {
+      this.upsertV6(word(b, 0), word(b, 4), word(b, 8), word(b, 12), len, lbId as number, exp as number, pref as number | undefined, null)
+    } else {
+      this.upsertV4(v4, len, lbId as number, exp as number, pref as number | undefined, null)
+    }
+    return null
+  }
+
+  /**
+   * loadEntry for an IPv4 prefix already parsed (`key` as uint32 or int32, `len` 0-32 as written): returns false,
+   * adding nothing, where loadEntry would return a problem. For loaders that read entries from bytes.
+   */
+  loadEntryV4(key: number, len: number, lbId: number, exp: number, pref: number | undefined, now: number | undefined): boolean {
+    if (this.leaseProblem(lbId, exp, pref) !== null) return false
+    if (now !== undefined && exp <= now) return true
+    if (len < 1 || len > 32 || !hostBitsClear(key, len)) return false
+    this.upsertV4(key, len, lbId, exp, pref, null)
+    return true
+  }
+
+  /** What is wrong with a persisted lease's lb, expiresAt and pref (for loadEntry), or null. */
+  private leaseProblem(lbId: unknown, exp: unknown, pref: unknown): string | null {
+    const lbCount = this.registry.size
+    if (typeof lbId !== 'number' || !Number.isInteger(lbId) || lbId < 0 || lbId >= lbCount) {
+      return `lb ${JSON.stringify(lbId)} is not an index into "lbs" (0-${lbCount - 1})`
+    }
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) return 'expiresAt is not a number'
+    if (pref !== undefined && (typeof pref !== 'number' || !Number.isFinite(pref))) return 'pref is not a number'
+    return null
   }
 
   // ---- internals -----------------------------------------------------------------------------------
@@ -655,6 +685,10 @@ export class MappingTable {
   private emit(change: MappingChange): void {
     for (const l of this.listeners) l(change)
   }
+}
+
+function stateError(msg: string): never {
+  throw new MappingStateError(`mapping state ${msg}`)
 }
 
 function parseLen(s: string, start: number): number {

@@ -1,6 +1,5 @@
 // Assembles DNS-B from b.json: the registration store (restored from its data file), group commit, the handler,
 // the pool mirror, the lease sweep and the announcement to DNS-A. `glb serve b` runs it through runRole.
-import {readFile} from 'node:fs/promises'
 import type {Handler} from '../../dns/handler.js'
 import {parseListen} from '../../dns/listen-address.js'
 import {rateLimit, type RateLimitedHandler, type RateLimitOptions} from '../../dns/rate-limit.js'
@@ -15,7 +14,8 @@ import {GroupCommit} from './group-commit.js'
 import {PoolMirror} from './pool-mirror.js'
 import {ReferralHandler} from './referral-handler.js'
 import {keyLabelsOf, mappingsPath, type ReferralState} from './referral-state.js'
-import {RegistrationStore, type RegistrationData} from './registration-store.js'
+import {RegistrationStore} from './registration-store.js'
+import {readRegistrations} from './registrations-file.js'
 
 /** How often a step of the lease sweep runs. */
 const SWEEP_STEP_MS = 50
@@ -57,7 +57,7 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
   const log = o.log ?? (() => {})
   let state = initial
   const dataFile = mappingsPath(o.stateFile, state)
-  const data = await readData(dataFile)
+  const loaded = await readRegistrations(dataFile, now())
   let keyring: Keyring = keyringOf(state)
   let handler: ReferralHandler | null = null
   const store = new RegistrationStore({
@@ -68,7 +68,7 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
     staticLbs: state.lbs,
     staticRrset: (name, type) => handler!.staticRrset(name, type),
     now,
-  }, data ?? undefined)
+  }, loaded?.data, loaded?.table)
   const commit = new GroupCommit(async () => {
     try {
       await writeStateFile(dataFile, store.toData(), {indent: 0})
@@ -196,21 +196,6 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
       pools?.stop()
       await commit.idle()
     },
-  }
-}
-
-async function readData(file: string): Promise<RegistrationData | null> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw new Error(`${file}: cannot read the registrations: ${(err as Error).message}`)
-  }
-  try {
-    return RegistrationStore.parseData(JSON.parse(text))
-  } catch (err) {
-    throw new Error(`${file}: the registrations file ${err instanceof SyntaxError ? 'is not valid JSON' : (err as Error).message}; fix or move it away (it is not overwritten)`)
   }
 }
 

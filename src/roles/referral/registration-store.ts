@@ -71,10 +71,14 @@ export class RegistrationStore implements UpdateZone {
   private lbExpiry = new Float64Array(16)
   private staticLabels: Set<string>
 
-  constructor(private o: RegistrationStoreOptions, data?: RegistrationData) {
+  /**
+   * `table`: the mapping already loaded (registrations-file.ts reads the leases straight into one); without it,
+   * the table is built from data.mapping.
+   */
+  constructor(private o: RegistrationStoreOptions, data?: RegistrationData, table?: MappingTable) {
     this.origin = o.zone
     const now = o.now()
-    this.table = data ? MappingTable.fromJSON(data.mapping, {now}) : new MappingTable()
+    this.table = table ?? (data ? MappingTable.fromJSON(data.mapping, {now}) : new MappingTable())
     this.serial = Math.max(data?.serial ?? 0, Math.floor(now)) >>> 0
     this.staticLabels = new Set(o.staticLbs.map((l) => l.label))
     for (const lb of this.table.lbs()) this.setExpiry(lb.id, 0)
