@@ -1,12 +1,11 @@
 // Runs one server role in the foreground: load and validate the state, listen, reload on SIGHUP or a change of
-// the file (a bad reload keeps the last good state), and stop cleanly on SIGINT/SIGTERM.
-import {watch, type FSWatcher} from 'node:fs'
-import {basename, dirname} from 'node:path'
+// the file (src/state's watchStateFile; a bad reload keeps the last good state), and stop cleanly on SIGINT/SIGTERM.
 import type {z} from 'zod'
 import {startServer, type DnsServer} from '../dns/server.js'
 import type {Handler} from '../dns/handler.js'
 import {formatListen} from '../dns/listen-address.js'
 import {loadStateFile} from '../state/load-state-file.js'
+import {watchStateFile, type ReloadReason} from '../state/watch-state-file.js'
 
 /** What a role builds from its state. `reload` swaps in a new valid state without dropping the listener. */
 export interface RoleInstance<S> {
@@ -54,38 +53,16 @@ export async function runRole<S extends {listen?: string[]}>(o: RunRoleOptions<S
   }
   o.onListening?.(server)
 
-  // One reload at a time; a request that arrives during one runs again after it, so the last version of the
-  // file is always the one read (a change written while a reload was reading is never lost).
-  let reloading = false
-  let again: string | null = null
-  const reload = async (why: string) => {
-    if (reloading) { again = why; return }
-    reloading = true
-    try {
-      const next = await loadStateFile(o.stateFile, o.schema)
+  // SIGHUP, a change seen by fs.watch on the directory (atomic writers rename), or a slow stat poll where
+  // fs.watch is deaf; one reload at a time, a bad version keeps the last good state, our own writes are skipped.
+  const why: Record<ReloadReason, string> = {signal: 'SIGHUP', change: 'file changed', poll: 'file changed', manual: 'reload'}
+  const watcher = watchStateFile(o.stateFile, o.schema, {
+    onReload(next, {reason}) {
       instance.reload(next)
-      o.onReload?.(true, `reloaded ${o.stateFile} (${why})`)
-    } catch (err) {
-      o.onReload?.(false, `kept the last good state: ${(err as Error).message}`)
-    } finally {
-      reloading = false
-      if (again !== null) { const w = again; again = null; void reload(w) }
-    }
-  }
-  const onHup = () => void reload('SIGHUP')
-  process.on('SIGHUP', onHup)
-  // Watch the directory: atomic writers replace the file by rename, which a watch on the file itself misses.
-  let watcher: FSWatcher | null = null
-  let debounce: NodeJS.Timeout | null = null
-  try {
-    watcher = watch(dirname(o.stateFile), (_event, name) => {
-      if (name !== basename(o.stateFile)) return
-      if (debounce) clearTimeout(debounce)
-      debounce = setTimeout(() => void reload('file changed'), 100)
-    })
-  } catch {
-    watcher = null // SIGHUP still works
-  }
+      o.onReload?.(true, `reloaded ${o.stateFile} (${why[reason]})`)
+    },
+    onError: (err) => o.onReload?.(false, `kept the last good state: ${err.message}`),
+  })
 
   let stop = () => {}
   await new Promise<void>((resolve) => {
@@ -96,9 +73,7 @@ export async function runRole<S extends {listen?: string[]}>(o: RunRoleOptions<S
   })
   process.off('SIGINT', stop)
   process.off('SIGTERM', stop)
-  process.off('SIGHUP', onHup)
-  watcher?.close()
-  if (debounce) clearTimeout(debounce)
+  watcher.close()
   await instance.close?.()
   await server.close()
 }
