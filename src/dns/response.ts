@@ -173,7 +173,10 @@ export class PreparedAnswer {
       if (q.edns!.do) out[optAt + 7] = out[optAt + 7]! | 0x80 // RFC 3225 §3: DO is copied into the response
       if (extra) {
         out.set(extraOption!, out.length - extra)
-        out.writeUInt16BE(out.readUInt16BE(optAt + 9) + extra, optAt + 9)
+        // OPT RDLENGTH += the option's length (byte by byte: Buffer's read/write helpers check their arguments).
+        const rdlen = ((out[optAt + 9]! << 8) | out[optAt + 10]!) + extra
+        out[optAt + 9] = rdlen >> 8
+        out[optAt + 10] = rdlen & 0xff
       }
     }
     return out

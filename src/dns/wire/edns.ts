@@ -21,6 +21,17 @@ export interface Edns {
 }
 
 /**
+ * An option as parseOpt lists it: `data` is made (a view into the message) only when read. The query path
+ * reads only the codes (NSID), and ECS is parsed from the message bytes directly.
+ */
+class OptionRef {
+  constructor(readonly code: number, private readonly buf: Buffer, private readonly start: number, private readonly end: number) {}
+  get data(): Buffer {
+    return this.buf.subarray(this.start, this.end)
+  }
+}
+
+/**
  * Parses an OPT record's TTL field and its RDATA, `buf[start, end)` (the bounds RDLENGTH gave). Throws
  * WireError if malformed. Offsets rather than a slice: the query path makes no Buffer for an OPT without options.
  */
@@ -30,15 +41,14 @@ export function parseOpt(udpSize: number, ttl: number, buf: Buffer, start = 0, e
   let pos = start
   while (pos < end) {
     if (pos + 4 > end) throw new WireError('EDNS option header runs past the OPT RDATA')
-    const code = buf.readUInt16BE(pos)
-    const len = buf.readUInt16BE(pos + 2)
+    const code = (buf[pos]! << 8) | buf[pos + 1]!
+    const len = (buf[pos + 2]! << 8) | buf[pos + 3]!
     if (pos + 4 + len > end) throw new WireError('EDNS option runs past the OPT RDATA')
-    const data = buf.subarray(pos + 4, pos + 4 + len)
     if (code === EdnsOption.ECS) {
       if (ecs) throw new WireError('more than one Client Subnet option')
-      ecs = parseEcs(data)
+      ecs = parseEcsAt(buf, pos + 4, pos + 4 + len)
     }
-    options.push({code, data})
+    options.push(new OptionRef(code, buf, pos + 4, pos + 4 + len))
     pos += 4 + len
   }
   return {
@@ -53,19 +63,24 @@ export function parseOpt(udpSize: number, ttl: number, buf: Buffer, start = 0, e
 
 /** RFC 7871 §6: family, source and scope lengths, and exactly ceil(source/8) address octets, host bits zero. */
 export function parseEcs(data: Buffer): ClientSubnet {
-  if (data.length < 4) throw new WireError('Client Subnet option shorter than 4 octets')
-  const fam = data.readUInt16BE(0)
+  return parseEcsAt(data, 0, data.length)
+}
+
+/** parseEcs of the option data in buf[start, end), read in place. */
+function parseEcsAt(buf: Buffer, start: number, end: number): ClientSubnet {
+  if (end - start < 4) throw new WireError('Client Subnet option shorter than 4 octets')
+  const fam = (buf[start]! << 8) | buf[start + 1]!
   if (fam !== 1 && fam !== 2) throw new WireError(`Client Subnet family ${fam} is not 1 or 2`)
   const family = fam === 1 ? 4 : 6
   const max = family === 4 ? 32 : 128
-  const sourceLen = data[2]!
-  const scopeLen = data[3]!
+  const sourceLen = buf[start + 2]!
+  const scopeLen = buf[start + 3]!
   if (sourceLen > max || scopeLen > max) throw new WireError('Client Subnet prefix length too long')
-  const octets = Math.ceil(sourceLen / 8)
-  if (data.length !== 4 + octets) throw new WireError('Client Subnet address length does not match its prefix')
+  const octets = (sourceLen + 7) >> 3
+  if (end - start !== 4 + octets) throw new WireError('Client Subnet address length does not match its prefix')
   const address = Buffer.alloc(family === 4 ? 4 : 16)
-  // A loop, not data.copy: for at most 16 octets Buffer.copy's argument checks cost more than the copy.
-  for (let i = 0; i < octets; i++) address[i] = data[4 + i]!
+  // A loop, not buf.copy: for at most 16 octets Buffer.copy's argument checks cost more than the copy.
+  for (let i = 0; i < octets; i++) address[i] = buf[start + 4 + i]!
   if (sourceLen % 8 !== 0 && octets > 0) {
     const mask = 0xff << (8 - (sourceLen % 8)) & 0xff
     if ((address[octets - 1]! & ~mask & 0xff) !== 0) throw new WireError('Client Subnet address has bits set past its prefix')

@@ -63,6 +63,13 @@ export class ReferralHandler implements Handler {
   private addressVersion = -1
   private measurementVersion = -1
   private readonly scratch = new Uint8Array(16)
+  /** echoes[n]: the ECS option with n address octets, written per query by ecsEcho (views of one buffer each). */
+  private readonly echoes = Array.from({length: 17}, (_, n) => {
+    const b = Buffer.alloc(8 + n)
+    b.writeUInt16BE(EdnsOption.ECS, 0)
+    b.writeUInt16BE(4 + n, 2)
+    return b
+  })
   private readonly now: () => number
   private readonly updates: UpdateResponder
   // LB ids of the state's labels (static LBs, backup, noMapping lb), looked up once per address version, not
@@ -216,7 +223,9 @@ export class ReferralHandler implements Handler {
     let maxLen: number
     if (ecs && ecs.sourceLen > 0) {
       // RFC 7871 §7.1.1: the subnet stands for the client; bits past SOURCE PREFIX-LENGTH are ignored.
-      addr = ecs.family === 4 ? ecs.address.readUInt32BE(0) : ecs.address
+      const x = ecs.address
+      // An int32 with the address's bits (a uint32 over 2^31 would be a heap number): the table takes either.
+      addr = ecs.family === 4 ? (x[0]! << 24) | (x[1]! << 16) | (x[2]! << 8) | x[3]! : x
       maxLen = ecs.sourceLen
     } else {
       addr = this.clientAddress(req.client.address)
@@ -230,7 +239,7 @@ export class ReferralHandler implements Handler {
       // RFC 7871 §7.2.1: SCOPE = the prefix length the answer was chosen by; without a mapping the answer
       // holds for the asked subnet only; SOURCE 0 asked for no tailoring, so scope 0.
       const scopeLen = ecs.sourceLen === 0 ? 0 : this.pickLen >= 0 ? this.pickLen : ecs.sourceLen
-      ecsOption = ecsEcho(ecs.family, ecs.sourceLen, scopeLen, ecs.address)
+      ecsOption = this.ecsEcho(ecs.family, ecs.sourceLen, scopeLen, ecs.address)
     }
     if (this.state.mode === 'referral' && a >= 0) {
       if (!apex) { w.reply(this.referralSpec(idx, a, b), ecsOption ? [ecsOption] : undefined); return }
@@ -345,6 +354,22 @@ export class ReferralHandler implements Handler {
       return ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0
     }
     return b
+  }
+
+  /**
+   * The ECS option echoed in an answer (RFC 7871 §7.2.1): the query's family, SOURCE and address, our SCOPE.
+   * Written into one buffer per handler, no allocation per query: the writer copies the option into the answer
+   * before prepared()/reply() return (src/dns/server.ts renders at once), and nothing keeps it. The address
+   * bits past SOURCE are already zero (the reader refuses them otherwise, §6).
+   */
+  private ecsEcho(family: 4 | 6, sourceLen: number, scopeLen: number, address: Uint8Array): Buffer {
+    const octets = (sourceLen + 7) >> 3
+    const out = this.echoes[octets]!
+    out[5] = family === 4 ? 1 : 2
+    out[6] = sourceLen
+    out[7] = scopeLen
+    for (let i = 0; i < octets; i++) out[8 + i] = address[i]!
+    return out
   }
 
   /** N NS <label>.N for the LB pair, with in-bailiwick glue (ARCHITECTURE.md name layout). */
@@ -471,21 +496,3 @@ function referralKey(qtype: number, a: number, b: number): number | string {
   return `${qtype}|${a}|${b}`
 }
 
-/**
- * The ECS option echoed in an answer (RFC 7871 §7.2.1): the query's family, SOURCE and address, our SCOPE.
- * One allocation; the address bits past SOURCE are already zero (the reader refuses them otherwise, §6).
- */
-function ecsEcho(family: 4 | 6, sourceLen: number, scopeLen: number, address: Uint8Array): Buffer {
-  const octets = (sourceLen + 7) >> 3
-  const out = Buffer.allocUnsafe(8 + octets)
-  out[0] = EdnsOption.ECS >> 8
-  out[1] = EdnsOption.ECS & 0xff
-  out[2] = 0
-  out[3] = 4 + octets
-  out[4] = 0
-  out[5] = family === 4 ? 1 : 2
-  out[6] = sourceLen
-  out[7] = scopeLen
-  for (let i = 0; i < octets; i++) out[8 + i] = address[i]!
-  return out
-}

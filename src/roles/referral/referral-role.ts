@@ -10,6 +10,7 @@ import {parseAddress, parsePrefix, prefixContains} from '../../mapping/index.js'
 import {announceDnsB} from '../../registration/announce.js'
 import {writeStateFile} from '../../state/write-state-file.js'
 import type {UpdateOutcome} from '../update/update-responder.js'
+import {startCoarseClock} from './coarse-clock.js'
 import {GroupCommit} from './group-commit.js'
 import {PoolMirror} from './pool-mirror.js'
 import {ReferralHandler} from './referral-handler.js'
@@ -77,7 +78,9 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
       throw err
     }
   })
-  handler = new ReferralHandler(store, state, {keyring: () => keyring, commit: () => commit.commit(), now: o.now, onUpdate: o.onUpdate})
+  // Queries read the time from a coarse clock (no Date.now per query); tests that move time give o.now.
+  const clock = o.now ? null : startCoarseClock()
+  handler = new ReferralHandler(store, state, {keyring: () => keyring, commit: () => commit.commit(), now: o.now ?? clock!.now, onUpdate: o.onUpdate})
 
   let pools: PoolMirror | null = null
   const startPools = async (s: ReferralState) => {
@@ -192,6 +195,7 @@ export async function createReferralRole(initial: ReferralState, o: ReferralRole
     },
     async close() {
       clearInterval(sweep)
+      clock?.stop()
       if (announceTimer) clearTimeout(announceTimer)
       pools?.stop()
       await commit.idle()
