@@ -65,6 +65,16 @@ interface Ctx {
   sent: boolean
   /** The shared cache, or one for this resolution only (so a CNAME target starts at the closest known zone). */
   cache: ResolverCache
+  /** A prefetch: chain links with less than this share of their TTL left are asked again (0: none). */
+  refreshRatio: number
+}
+
+/** A cache hit, with what the hit path needs to know: a link is due for prefetch, or one is stale. */
+export type CachedResolution = Resolution & {prefetch?: boolean; stale?: boolean}
+
+/** True when a cached entry has at most `ratio` of its TTL left. */
+function due(c: {ttl: number; leftMs: number}, ratio: number): boolean {
+  return c.leftMs <= ratio * c.ttl * 1000
 }
 
 type Final =
@@ -108,12 +118,16 @@ export class IterativeResolver {
     this.infra = infra ?? new InfraCache()
   }
 
-  /** Resolves (name, type). Never throws for DNS failures: they come back as status 'failed' with a reason. */
-  async resolve(name: string, type: number): Promise<Resolution> {
+  /**
+   * Resolves (name, type). Never throws for DNS failures: they come back as status 'failed' with a reason.
+   * `refreshRatio` (a prefetch): links of the CNAME chain cached with less than this share of their TTL left
+   * are asked again instead of being read from the cache.
+   */
+  async resolve(name: string, type: number, o: {refreshRatio?: number} = {}): Promise<Resolution> {
     const qname = canonicalName(name)
     const started = performance.now()
     const cache = this.options.cache ?? new ResolverCache({maxEntries: 1000})
-    const ctx: Ctx = {started, deadline: started + this.options.timeLimitMs, queries: 0, hops: [], active: [], depth: 0, sent: false, cache}
+    const ctx: Ctx = {started, deadline: started + this.options.timeLimitMs, queries: 0, hops: [], active: [], depth: 0, sent: false, cache, refreshRatio: o.refreshRatio ?? 0}
     const base = {qname, qtype: type, hops: ctx.hops}
     try {
       const r = await this.chase(ctx, qname, type)
@@ -142,23 +156,30 @@ export class IterativeResolver {
   /**
    * The answer to (name, type) when the shared cache holds all of it (the whole CNAME chain and the final
    * RRset or negative answer), else undefined. Sends nothing; a recursive server's hit path.
+   * - `prefetchRatio`: `prefetch` is set when a link of the chain is in the last `prefetchRatio` of its TTL
+   *   (unbound's `prefetch: yes` uses 10 %): time to refresh it in the background, before clients miss.
+   * - `stale`: expired links still kept for serve-stale (RFC 8767) are used too; `stale` is set if one was.
    */
-  fromCache(name: string, type: number): Resolution | undefined {
+  fromCache(name: string, type: number, o: {prefetchRatio?: number; stale?: boolean} = {}): CachedResolution | undefined {
     const cache = this.options.cache
     if (!cache) return undefined
     const qname = canonicalName(name)
     const answer: RR[] = []
     const seen = new Set<string>([qname])
     let current = qname
+    let prefetch = false
+    let stale = false
     for (let links = 0; links <= this.options.maxCnameChain; links++) {
-      const c = cache.lookup(current, type)
+      const c = cache.lookup(current, type, o)
       if (!c) return undefined
+      if (c.leftMs <= 0) stale = true
+      else if (o.prefetchRatio && due(c, o.prefetchRatio)) prefetch = true
       const walk = walkChain(c.kind === 'answer' ? c.records : [], current, type, seen)
       if (walk.loop) return undefined
       answer.push(...walk.chain)
-      const done = (status: Resolution['status'], authority: RR[]): Resolution => ({
+      const done = (status: Resolution['status'], authority: RR[]): CachedResolution => ({
         qname, qtype: type, status, rcode: status === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR, answer, authority,
-        fromCache: true, queries: 0, elapsedMs: 0, hops: [],
+        fromCache: true, queries: 0, elapsedMs: 0, hops: [], ...(prefetch ? {prefetch} : {}), ...(stale ? {stale} : {}),
       })
       if (c.kind !== 'answer') return done(c.kind, c.soa)
       if (walk.final.length) {
@@ -180,7 +201,8 @@ export class IterativeResolver {
       if (links > this.options.maxCnameChain) {
         throw new ResolveFailure('loop', `CNAME chain from ${name} longer than ${this.options.maxCnameChain} links`)
       }
-      const cached = ctx.cache.lookup(current, type)
+      const fresh = ctx.cache.lookup(current, type)
+      const cached = fresh && ctx.depth === 0 && ctx.refreshRatio && due(fresh, ctx.refreshRatio) ? undefined : fresh
       const step: Final = cached
         ? (cached.kind === 'nxdomain' ? {...cached, records: []} : cached)
         : await this.resolveName(ctx, current, type)

@@ -17,17 +17,27 @@ type Entry =
   | {kind: 'rrset'; records: RR[]; rank: Rank; expires: number}
   | {kind: 'nodata' | 'nxdomain'; soa: RR[]; expires: number}
 
-/** What the cache knows about (name, type): the same shapes the resolver reads from an authoritative reply. */
-export type CachedAnswer =
+/**
+ * What the cache knows about (name, type): the same shapes the resolver reads from an authoritative reply,
+ * with the TTL the entry was stored with (s) and the time it has left (ms, 0 or less once expired): what
+ * prefetch and serve-stale decide from.
+ */
+export type CachedAnswer = (
   | {kind: 'answer'; records: RR[]}
   | {kind: 'nodata'; soa: RR[]}
   | {kind: 'nxdomain'; soa: RR[]}
+) & {ttl: number; leftMs: number}
 
 export interface ResolverCacheOptions {
   /** Entries kept (an entry is one RRset or one negative answer); least recently used go first. */
   maxEntries?: number
   /** TTLs above this are cut to it (seconds). */
   maxTtl?: number
+  /**
+   * How long an expired entry is kept for serve-stale (RFC 8767), ms (default 0: dropped when it expires).
+   * Only `lookup(..., {stale: true})` returns such entries; everything else sees them as gone.
+   */
+  staleMs?: number
   /** Clock in ms (tests). */
   now?: () => number
 }
@@ -36,11 +46,13 @@ export interface ResolverCacheOptions {
 export class ResolverCache {
   private readonly lru: LRUCache<string, Entry>
   private readonly maxTtl: number
+  private readonly staleMs: number
   private readonly now: () => number
 
   constructor(o: ResolverCacheOptions = {}) {
     this.lru = new LRUCache({max: o.maxEntries ?? 10_000})
     this.maxTtl = o.maxTtl ?? 86_400
+    this.staleMs = o.staleMs ?? 0
     this.now = o.now ?? Date.now
   }
 
@@ -85,19 +97,29 @@ export class ResolverCache {
 
   /**
    * What a client asking (name, type) may be told from the cache: the RRset, a CNAME at the name, or a
-   * negative answer, with TTLs counted down. Only authoritative (`answer`) data is returned.
+   * negative answer, with TTLs counted down. Only authoritative (`answer`) data is returned. With `stale`, an
+   * expired entry still kept for serve-stale is returned (TTL 0) when there is no live one.
    */
-  lookup(name: string, type: number): CachedAnswer | undefined {
-    const nx = this.live(nxKey(name))
-    if (nx && nx.kind === 'nxdomain') return {kind: 'nxdomain', soa: this.aged(nx.soa, nx.expires)}
-    const e = this.live(rrKey(name, type))
-    if (e?.kind === 'rrset' && e.rank === 'answer') return {kind: 'answer', records: this.aged(e.records, e.expires)}
-    if (e?.kind === 'nodata') return {kind: 'nodata', soa: this.aged(e.soa, e.expires)}
+  lookup(name: string, type: number, o: {stale?: boolean} = {}): CachedAnswer | undefined {
+    return this.find(name, type, false) ?? (o.stale && this.staleMs > 0 ? this.find(name, type, true) : undefined)
+  }
+
+  private find(name: string, type: number, stale: boolean): CachedAnswer | undefined {
+    const nx = this.entry(nxKey(name), stale)
+    if (nx && nx.kind === 'nxdomain') return this.answer(nx)
+    const e = this.entry(rrKey(name, type), stale)
+    if ((e?.kind === 'rrset' && e.rank === 'answer') || e?.kind === 'nodata') return this.answer(e)
     if (type !== RRType.CNAME) {
-      const c = this.live(rrKey(name, RRType.CNAME))
-      if (c?.kind === 'rrset' && c.rank === 'answer') return {kind: 'answer', records: this.aged(c.records, c.expires)}
+      const c = this.entry(rrKey(name, RRType.CNAME), stale)
+      if (c?.kind === 'rrset' && c.rank === 'answer') return this.answer(c)
     }
     return undefined
+  }
+
+  private answer(e: Entry): CachedAnswer {
+    const leftMs = e.expires - this.now()
+    if (e.kind === 'rrset') return {kind: 'answer', records: this.aged(e.records, e.expires), ttl: e.records[0]!.ttl, leftMs}
+    return {kind: e.kind, soa: this.aged(e.soa, e.expires), ttl: e.soa[0]!.ttl, leftMs}
   }
 
   /**
@@ -126,13 +148,20 @@ export class ResolverCache {
   }
 
   private live(key: string): Entry | undefined {
+    return this.entry(key, false)
+  }
+
+  /** The entry at `key` if live (or, with `stale`, expired but within the serve-stale window); drops it after. */
+  private entry(key: string, stale: boolean): Entry | undefined {
     const e = this.lru.get(key)
     if (!e) return undefined
-    if (e.expires <= this.now()) {
-      this.lru.delete(key)
+    const now = this.now()
+    if (e.expires <= now) {
+      if (e.expires + this.staleMs <= now) this.lru.delete(key)
+      else if (stale) return e
       return undefined
     }
-    return e
+    return stale ? undefined : e
   }
 
   private aged(records: RR[], expires: number): RR[] {

@@ -34,6 +34,8 @@ export interface TestbedLb {
   /** The content server it answers with. */
   answer: string
   mode: LbMode
+  /** Queries still to drop before answering again (a lost packet); tests set it. */
+  dropNext?: number
   log: LoggedQuery[]
 }
 
@@ -127,6 +129,11 @@ class BalancerStandIn implements Handler {
 
   serveDNS(req: Request, w: ResponseWriter): void {
     const {qname, qtype} = req.query
+    if (this.lb.dropNext) {
+      this.lb.dropNext--
+      w.drop()
+      return
+    }
     switch (this.lb.mode) {
       case 'silent': w.drop(); return
       case 'refused': w.reply({rcode: Rcode.REFUSED}); return

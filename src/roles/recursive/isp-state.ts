@@ -31,6 +31,21 @@ export const ispStateSchema = z.object({
   maxInflight: z.number().int().min(1).max(100_000).default(1000),
   /** RFC 9520: how long a failed resolution is remembered (answered SERVFAIL without asking again). */
   failureTtl: durationMs.default(1000),
+  /**
+   * unbound's `prefetch: yes`: a cache hit with less than 10 % of its TTL left refreshes the entry in the
+   * background, so clients of a popular name never wait on the upstream when it expires.
+   */
+  prefetch: z.boolean().default(true),
+  /** RFC 8767 serve-stale: expired data answers a client when the refresh is slow or fails. */
+  serveStale: z.object({
+    enabled: z.boolean().default(true),
+    /** How long after expiry data may still be served (RFC 8767 §5: 1 to 3 days). */
+    maxStale: durationMs.default(86_400_000),
+    /** How long a client waits for the refresh before it gets the stale answer (BIND's default 1.8 s). */
+    clientTimeout: durationMs.default(1800),
+    /** TTL of a stale answer (RFC 8767 §4: 30 s). */
+    replyTtl: ttl.default(30),
+  }).prefault({}),
 })
 
 export type IspState = z.output<typeof ispStateSchema>

@@ -4,6 +4,7 @@ import {Flag, RRClass, Rcode, RRType} from '../../dns/wire/constants.js'
 import {InfraCache} from '../../resolver/infra-cache.js'
 import {IterativeResolver, type ResolverOptions} from '../../resolver/iterative-resolver.js'
 import type {Resolution} from '../../resolver/resolution.js'
+import type {RR} from '../../dns/wire/writer.js'
 import {ResolverCache} from '../../resolver/resolver-cache.js'
 import {LRUCache} from 'lru-cache'
 import {ClientAllowList} from '../client-allow-list.js'
@@ -22,6 +23,31 @@ export interface RecursiveStats {
   upstream: number
   refused: number
   servfail: number
+  /** Background refreshes started by a hit in the last 10 % of a TTL (prefetch). */
+  prefetches: number
+  /** Answers from expired data (serve-stale: the refresh was slow or failed). */
+  stale: number
+}
+
+/** Serve-stale (RFC 8767), as BIND's stale-answer-client-timeout and unbound's serve-expired-client-timeout. */
+export interface ServeStaleOptions {
+  /** How long after expiry data may still be served, ms (RFC 8767 §5 suggests 1 to 3 days). */
+  maxStaleMs: number
+  /** How long a client with stale data in the cache waits for the refresh before it gets the stale answer, ms. */
+  clientTimeoutMs: number
+  /** TTL of a stale answer (RFC 8767 §4: 30 s). */
+  replyTtl: number
+}
+
+/** unbound's prefetch rule: a hit with less than 10 % of the TTL left refreshes the entry in the background. */
+export const PREFETCH_RATIO = 0.1
+export const SERVE_STALE_DEFAULTS: ServeStaleOptions = {maxStaleMs: 86_400_000, clientTimeoutMs: 1800, replyTtl: 30}
+
+/** A resolution in progress, shared by every client that missed on its key. */
+interface Inflight {
+  done: Promise<Resolution>
+  /** The resolution, or undefined when the serve-stale client timeout came first (made on first use). */
+  orStale?: Promise<Resolution | undefined>
 }
 
 export interface RecursiveOptions {
@@ -30,6 +56,10 @@ export interface RecursiveOptions {
   cache?: {maxEntries?: number; maxTtl?: number}
   maxInflight?: number
   failureTtlMs?: number
+  /** Refresh popular entries before they expire (default true). */
+  prefetch?: boolean
+  /** Serve-stale (default SERVE_STALE_DEFAULTS); false: never answer with expired data. */
+  serveStale?: ServeStaleOptions | false
   /** Called once per finished resolution (for the failure log). */
   onResolved?: (r: Resolution) => void
 }
@@ -45,6 +75,8 @@ export function recursiveOptionsFromState(s: IspState): RecursiveOptions {
     cache: s.cache,
     maxInflight: s.maxInflight,
     failureTtlMs: s.failureTtl,
+    prefetch: s.prefetch,
+    serveStale: s.serveStale.enabled && {maxStaleMs: s.serveStale.maxStale, clientTimeoutMs: s.serveStale.clientTimeout, replyTtl: s.serveStale.replyTtl},
   }
 }
 
@@ -53,14 +85,23 @@ export function recursiveOptionsFromState(s: IspState): RecursiveOptions {
  * resolved iteratively from the egress address, and identical misses in flight share one resolution. RD=0
  * queries are answered from the cache only. Everything goes out with RA set; failures are SERVFAIL and are
  * remembered briefly (RFC 9520) so a broken zone is not hammered.
+ *
+ * Clients of a popular name never wait on the upstream when its entry expires (the DNS-LB's answers live
+ * only seconds): a hit in the last 10 % of a TTL starts a background refresh (prefetch, as unbound's
+ * `prefetch: yes`). When a miss finds expired data still kept (serve-stale, RFC 8767), a client waits at most
+ * `clientTimeoutMs` for the refresh and otherwise gets the expired data with TTL `replyTtl`; so does it when
+ * the refresh fails, when the failure is remembered, or when the bound on resolutions in progress is hit.
  */
 export class RecursiveHandler implements Handler {
-  readonly stats: RecursiveStats = {queries: 0, hits: 0, resolutions: 0, joined: 0, upstream: 0, refused: 0, servfail: 0}
+  readonly stats: RecursiveStats = {queries: 0, hits: 0, resolutions: 0, joined: 0, upstream: 0, refused: 0, servfail: 0, prefetches: 0, stale: 0}
   private resolver!: IterativeResolver
   private cache!: ResolverCache
   private allow!: ClientAllowList
   private options!: RecursiveOptions
-  private readonly inflight = new Map<string, Promise<Resolution>>()
+  private cacheOptions: object = {}
+  private readonly inflight = new Map<string, Inflight>()
+  private prefetchRatio = PREFETCH_RATIO
+  private serveStale: ServeStaleOptions | false = SERVE_STALE_DEFAULTS
   private readonly failures = new LRUCache<string, number>({max: 10_000})
   /**
    * What every resolution has learned of the upstream servers (RTTs, silent ones held back): kept across
@@ -74,8 +115,13 @@ export class RecursiveHandler implements Handler {
 
   /** Applies new options (a reload). The cache is kept unless its size limits changed. */
   configure(o: RecursiveOptions): void {
-    const sameCache = this.options && JSON.stringify(this.options.cache ?? {}) === JSON.stringify(o.cache ?? {})
-    if (!sameCache) this.cache = new ResolverCache(o.cache)
+    const serveStale = o.serveStale === undefined ? SERVE_STALE_DEFAULTS : o.serveStale
+    const cacheOptions = {...o.cache, staleMs: serveStale ? serveStale.maxStaleMs : 0}
+    const sameCache = this.options && JSON.stringify(this.cacheOptions) === JSON.stringify(cacheOptions)
+    if (!sameCache) this.cache = new ResolverCache(cacheOptions)
+    this.cacheOptions = cacheOptions
+    this.serveStale = serveStale
+    this.prefetchRatio = o.prefetch === false ? 0 : PREFETCH_RATIO
     this.options = o
     this.allow = new ClientAllowList(o.allow)
     this.resolver = new IterativeResolver({...o.resolver, cache: this.cache, infra: this.infra, onHop: () => { this.stats.upstream++ }})
@@ -105,9 +151,11 @@ export class RecursiveHandler implements Handler {
       w.reply({rcode: Rcode.REFUSED, ra: true})
       return
     }
-    const hit = this.resolver.fromCache(qname, qtype)
+    const key = `${qtype}|${qname}`
+    const hit = this.resolver.fromCache(qname, qtype, {prefetchRatio: this.prefetchRatio})
     if (hit) {
       this.stats.hits++
+      if (hit.prefetch) this.prefetch(key, qname, qtype)
       this.answer(w, hit)
       return
     }
@@ -117,31 +165,69 @@ export class RecursiveHandler implements Handler {
       w.reply({rcode: Rcode.REFUSED, ra: true})
       return
     }
-    const key = `${qtype}|${qname}`
+    const stale = this.serveStale ? this.resolver.fromCache(qname, qtype, {stale: true}) : undefined
     const failedUntil = this.failures.get(key)
     if (failedUntil !== undefined && failedUntil > Date.now()) {
+      this.fail(w, stale)
+      return
+    }
+    let f = this.inflight.get(key)
+    if (f) {
+      this.stats.joined++
+    } else {
+      if (this.inflight.size >= (this.options.maxInflight ?? 1000)) {
+        this.fail(w, stale)
+        return
+      }
+      f = this.start(key, qname, qtype)
+    }
+    if (!stale) return f.done.then((r) => this.answer(w, r))
+    return this.orStale(f).then((r) => (r && r.status !== 'failed' ? this.answer(w, r) : this.fail(w, stale)))
+  }
+
+  /** Starts a resolution that clients missing on `key` share until it ends. */
+  private start(key: string, qname: string, qtype: number, refreshRatio = 0): Inflight {
+    this.stats.resolutions++
+    const done = this.resolver.resolve(qname, qtype, {refreshRatio}).then((r) => {
+      if (r.status === 'failed') this.failures.set(key, Date.now() + (this.options.failureTtlMs ?? 1000))
+      this.options.onResolved?.(r)
+      return r
+    }).finally(() => {
+      if (this.inflight.get(key) === f) this.inflight.delete(key)
+    })
+    const f: Inflight = {done}
+    this.inflight.set(key, f)
+    return f
+  }
+
+  /** A hit close to expiry: refresh the entry in the background (unless a resolution of it is under way). */
+  private prefetch(key: string, qname: string, qtype: number): void {
+    if (this.inflight.has(key) || this.inflight.size >= (this.options.maxInflight ?? 1000)) return
+    this.stats.prefetches++
+    this.start(key, qname, qtype, this.prefetchRatio).done.catch(() => {}) // nobody waits on it
+  }
+
+  /** The resolution, or undefined once the serve-stale client timeout passes (one timer per resolution). */
+  private orStale(f: Inflight): Promise<Resolution | undefined> {
+    const timeoutMs = this.serveStale ? this.serveStale.clientTimeoutMs : 0
+    f.orStale ??= new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs)
+      f.done.then((r) => { clearTimeout(timer); resolve(r) }, () => { clearTimeout(timer); resolve(undefined) })
+    })
+    return f.orStale
+  }
+
+  /** No answer to give: the stale one if there is one (RFC 8767 §5), else SERVFAIL. */
+  private fail(w: ResponseWriter, stale: Resolution | undefined): void {
+    if (!stale || !this.serveStale) {
       this.stats.servfail++
       w.reply({rcode: Rcode.SERVFAIL, ra: true})
       return
     }
-    let p = this.inflight.get(key)
-    if (p) {
-      this.stats.joined++
-    } else {
-      if (this.inflight.size >= (this.options.maxInflight ?? 1000)) {
-        this.stats.servfail++
-        w.reply({rcode: Rcode.SERVFAIL, ra: true})
-        return
-      }
-      this.stats.resolutions++
-      p = this.resolver.resolve(qname, qtype).then((r) => {
-        if (r.status === 'failed') this.failures.set(key, Date.now() + (this.options.failureTtlMs ?? 1000))
-        this.options.onResolved?.(r)
-        return r
-      }).finally(() => this.inflight.delete(key))
-      this.inflight.set(key, p)
-    }
-    return p.then((r) => this.answer(w, r))
+    this.stats.stale++
+    const ttl = this.serveStale.replyTtl
+    const withTtl = (rrs: RR[]) => rrs.map((r) => ({...r, ttl}))
+    w.reply({rcode: stale.rcode, ra: true, answer: withTtl(stale.answer), authority: withTtl(stale.authority)})
   }
 
   private answer(w: ResponseWriter, r: Resolution): void {
