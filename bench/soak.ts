@@ -2,10 +2,14 @@
 // while its background work goes on (DNS-B: registrations renewing; DNS-LB: probes and measurement writes;
 // DNS-ISP: resolutions through an in-process lab), reporting lost queries, latency percentiles and RSS drift.
 //
-//   node --import tsx bench/soak.ts [--seconds 60] [--roles a,b,lb,isp] [--out docs/SOAK.md]
+//   node --import tsx bench/soak.ts [--seconds 60] [--roles a,b,lb,isp] [--max-runs 3] [--out docs/SOAK.md]
 //
 // Each role runs as its own process pinned to CPU 1 and dnsperf runs pinned to CPU 0 (this machine has two);
-// the lab servers, content servers and registrations run in this process, unpinned. dnsperf sends a query file
+// the content servers and registrations run in this process, unpinned. DNS-ISP's lab upstream (root, DNS-A,
+// DNS-B and DNS-LB stand-ins) runs in a process of its own pinned to CPU 0 (`--upstream NET` starts it), away
+// from the ISP's core and from this process, which reads dnsperf's line per answer. The maximum is the median
+// of `--max-runs` unthrottled runs of 10 s: one run is at the mercy of whatever else the shared machine does
+// in those seconds, and 80 % of a lucky maximum is more than the role sustains. dnsperf sends a query file
 // exactly once at the fixed rate (-n 1 -Q) and waits for every answer, so "lost" counts real losses only, and
 // prints one line per answer (-v) from which the percentiles are computed. RSS is read from /proc.
 import {spawn, type ChildProcess} from 'node:child_process'
@@ -28,6 +32,7 @@ const SECONDS = Number(arg('seconds', '60'))
 const ROLES = arg('roles', 'a,b,lb,isp').split(',')
 const OUT = arg('out', 'docs/SOAK.md')
 const MAX_SECONDS = 10
+const MAX_RUNS = Number(arg('max-runs', '3'))
 const LOAD = 0.8
 const NET = 97
 const ad = labAddresses(NET)
@@ -199,22 +204,55 @@ async function setupRole(role: string, dir: string): Promise<RoleSetup> {
       close: async () => { await stop(child); for (const s of servers) { s.closeAllConnections(); s.close() } },
     }
   }
-  // isp: an in-process lab upstream (root, DNS-A, DNS-B and two DNS-LB stand-ins).
-  const tb: Testbed = await startTestbed({net: NET + 1, answerTtl: 5})
+  // isp: the lab upstream (root, DNS-A, DNS-B and two DNS-LB stand-ins) in its own process, pinned to CPU 0.
+  const up = await startUpstream(NET + 1)
   const address = `127.${NET + 1}.1.53`
   const port = await freePort(address)
   const file = join(dir, 'isp.json')
-  writeFileSync(file, JSON.stringify({egress: address, root: [tb.root], upstreamPort: tb.port}))
+  writeFileSync(file, JSON.stringify({egress: address, root: [up.root], upstreamPort: up.port}))
   const child = await serve('isp', file, `${address}:${port}`)
-  const clear = setInterval(() => tb.clear(), 1000) // the testbed logs every upstream query; keep this process small
-  let upstream = 0
-  const count = setInterval(() => { upstream += tb.total() }, 990)
   const names = ['www.example.test A', 'mail.example.test A', 'www.glb.example.test A', 'example.test MX', ...Array.from({length: 50}, (_, i) => `nx${i}.example.test A`)]
   return {
     address, port, names, child,
-    background: () => { upstream = 0; return {stop: async () => `lab upstream in this process; ~${upstream} upstream queries (TTL 5 s on the DNS-LB answer, 50 NXDOMAIN names)`} },
-    close: async () => { clearInterval(clear); clearInterval(count); await stop(child); await tb.stop() },
+    background: () => {
+      const from = up.upstream()
+      return {stop: async () => `lab upstream in its own process (CPU 0); ${up.upstream() - from} upstream queries (TTL 5 s on the DNS-LB answer, 50 NXDOMAIN names)`}
+    },
+    close: async () => { await stop(child); await stop(up.child) },
   }
+}
+
+/** Starts the ISP's lab upstream as `node bench/soak.ts --upstream NET` pinned to CPU 0; it reports its query count. */
+async function startUpstream(net: number): Promise<{child: ChildProcess; root: string; port: number; upstream(): number}> {
+  const cmd = [...pin(0), process.execPath, '--import', 'tsx', new URL(import.meta.url).pathname, '--upstream', String(net)]
+  const child = spawn(cmd[0]!, cmd.slice(1), {stdio: ['ignore', 'pipe', 'inherit']})
+  let count = 0
+  const lines = createInterface({input: child.stdout!})
+  const ready = new Promise<{root: string; port: number}>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the lab upstream did not start')), 30_000)
+    lines.on('line', (line) => {
+      const m = JSON.parse(line) as {root?: string; port?: number; upstream?: number}
+      if (m.upstream !== undefined) count = m.upstream
+      if (m.root) { clearTimeout(timer); resolve({root: m.root, port: m.port!}) }
+    })
+    child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`the lab upstream exited ${c}`)) })
+  })
+  return {child, ...(await ready), upstream: () => count}
+}
+
+/** `--upstream NET`: run the lab testbed until SIGTERM, printing where it listens and then its query count every second. */
+async function runUpstream(net: number): Promise<void> {
+  const tb: Testbed = await startTestbed({net, answerTtl: 5})
+  let total = 0
+  process.stdout.write(JSON.stringify({root: tb.root, port: tb.port}) + '\n')
+  const tick = setInterval(() => {
+    total += tb.total()
+    tb.clear() // the testbed logs every upstream query; keep the process small
+    process.stdout.write(JSON.stringify({upstream: total}) + '\n')
+  }, 1000)
+  await once(process, 'SIGTERM')
+  clearInterval(tick)
+  await tb.stop()
 }
 
 function readMeasured(file: string): string {
@@ -229,6 +267,8 @@ function readMeasured(file: string): string {
 interface Row {
   role: string
   maxQps: number
+  /** Every unthrottled run's rate (the maximum is their median). */
+  maxima?: number[]
   rate: number
   run: PerfResult
   rssStart: number
@@ -247,7 +287,9 @@ async function soakRole(role: string): Promise<Row> {
   try {
     const warm = queryFile(dir, 'warm.txt', s.names, 20_000)
     await dnsperf(s.address, s.port, warm, {once: true})
-    const max = await dnsperf(s.address, s.port, warm, {seconds: MAX_SECONDS})
+    const maxima: number[] = []
+    for (let i = 0; i < MAX_RUNS; i++) maxima.push((await dnsperf(s.address, s.port, warm, {seconds: MAX_SECONDS})).qps)
+    const max = {qps: [...maxima].sort((a, b) => a - b)[Math.floor(maxima.length / 2)]!}
     const rate = Math.floor(max.qps * LOAD)
     const file = queryFile(dir, 'soak.txt', s.names, rate * SECONDS)
     const pid = s.child.pid!
@@ -267,7 +309,7 @@ async function soakRole(role: string): Promise<Row> {
     clearInterval(sampler)
     const background = await bg.stop()
     const rssEnd = rssMiB(pid)
-    const row = {role, maxQps: max.qps, rate, run, rssStart, rssEnd, rssPeak, rssTrend, rcvbufDrops, background}
+    const row = {role, maxQps: max.qps, maxima, rate, run, rssStart, rssEnd, rssPeak, rssTrend, rcvbufDrops, background}
     console.log(JSON.stringify(row))
     return row
   } finally {
@@ -282,7 +324,7 @@ function markdown(rows: Row[]): string {
     '# Soak results',
     '',
     `Each role as its own \`glb serve\` process (pinned to CPU 1), dnsperf ${'2.10'} pinned to CPU 0, on this 2-core machine`,
-    `(Node ${process.version}). Maximum: dnsperf unthrottled for ${MAX_SECONDS} s (200 outstanding). Soak: ${Math.round(LOAD * 100)} % of`,
+    `(Node ${process.version}). Maximum: the median of ${MAX_RUNS} unthrottled dnsperf runs of ${MAX_SECONDS} s (200 outstanding). Soak: ${Math.round(LOAD * 100)} % of`,
     `that rate for ${SECONDS} s, the query file sent once (\`-n 1 -Q RATE\`) so every query is waited for; latency`,
     'percentiles from dnsperf -v (one line per answer). RSS of the role process from /proc at the start and end of',
     'the soak. Run: `node --import tsx bench/soak.ts` (written by it; other engineers\' work was running on the',
@@ -291,13 +333,13 @@ function markdown(rows: Row[]): string {
     'RSS drift compares the end with the RSS 10 s into the soak: the RSS right after the unthrottled maximum run is',
     'inflated by that burst (the heap shrinks back within seconds), so it is shown but not used as the baseline.',
     '',
-    '| role | max q/s | soak q/s | sent | lost | kernel rcvbuf drops | p50 ms | p99 ms | p99.9 ms | max ms | RSS start -> end MiB (peak) | RSS drift | RSS every 10 s | background |',
+    '| role | max q/s (runs) | soak q/s target / sent at | sent | lost | kernel rcvbuf drops | p50 ms | p99 ms | p99.9 ms | max ms | RSS start -> end MiB (peak) | RSS drift | RSS every 10 s | background |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   const baseline = (r: Row) => r.rssTrend[0] ?? r.rssStart
   for (const r of rows) {
     const drift = ((r.rssEnd - baseline(r)) / baseline(r)) * 100
-    lines.push(`| ${r.role} | ${f(r.maxQps, 0)} | ${r.rate} | ${r.run.sent} | ${r.run.lost} | ${r.rcvbufDrops} | ${f(r.run.p50Ms, 3)} | ${f(r.run.p99Ms, 3)} | ${f(r.run.p999Ms, 3)} | ${f(r.run.maxMs, 1)} | ${f(r.rssStart, 0)} -> ${f(r.rssEnd, 0)} (${f(r.rssPeak, 0)}) | ${drift >= 0 ? '+' : ''}${f(drift, 1)} % | ${r.rssTrend.map((x) => f(x, 0)).join(', ')} | ${r.background} |`)
+    lines.push(`| ${r.role} | ${f(r.maxQps, 0)}${r.maxima ? ` (${r.maxima.map((x) => f(x, 0)).join(', ')})` : ''} | ${r.rate} / ${f(r.run.qps, 0)} | ${r.run.sent} | ${r.run.lost} | ${r.rcvbufDrops} | ${f(r.run.p50Ms, 3)} | ${f(r.run.p99Ms, 3)} | ${f(r.run.p999Ms, 3)} | ${f(r.run.maxMs, 1)} | ${f(r.rssStart, 0)} -> ${f(r.rssEnd, 0)} (${f(r.rssPeak, 0)}) | ${drift >= 0 ? '+' : ''}${f(drift, 1)} % | ${r.rssTrend.map((x) => f(x, 0)).join(', ')} | ${r.background} |`)
   }
   lines.push('', 'Response codes per role:', '')
   for (const r of rows) lines.push(`- ${r.role}: ${r.run.rcodes}`)
@@ -307,6 +349,11 @@ function markdown(rows: Row[]): string {
     lines.push(`- ${r.role}: ${r.run.lost === 0 ? 'no query lost' : `**${r.run.lost} lost**`}; RSS drift ${f(drift, 1)} % ${drift <= 10 ? '(within 10 %)' : '**(over 10 %)**'}.`)
   }
   return lines.join('\n') + '\n'
+}
+
+if (process.argv.includes('--upstream')) {
+  await runUpstream(Number(arg('upstream', String(NET + 1))))
+  process.exit(0)
 }
 
 // --render LOG: rewrite the markdown from the JSON lines of earlier runs (one per role) without running again.
