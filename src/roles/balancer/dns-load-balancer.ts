@@ -40,7 +40,19 @@ export interface BalancerOptions {
   metrics?: GlbMetrics
   /** Called after each change of the answer (tests count flaps with it). */
   onAnswerChange?: (answer: {A: string[]; AAAA: string[]; servfail: {A: boolean; AAAA: boolean}}) => void
+  /**
+   * Several workers serving one address (`glb serve lb --workers N`): the leader probes, polls the pool,
+   * registers and persists, and publishes what it learns; a follower does none of that and applies the
+   * leader's events, so every worker holds the same measurements and gives the same answers.
+   */
+  workers?: {leader: true; publish(event: LeaderEvent, replayKey?: string): void} | {leader: false}
 }
+
+/** What a leader worker publishes to its followers. */
+export type LeaderEvent =
+  | {kind: 'sample'; address: string; sample: Sample}
+  | {kind: 'pool'; servers: PoolServer[]}
+  | {kind: 'egress'; address: string}
 
 /** Counters for tests, metrics and status output. */
 export interface BalancerStats {
@@ -110,6 +122,10 @@ export class DnsLoadBalancer {
   start(): void {
     if (this.started) return
     this.started = true
+    if (this.o.workers?.leader === false) {
+      if (this.warming) this.startWarmUp() // the leader's samples arrive through apply()
+      return
+    }
     this.startProbing()
     this.startPoolWatcher()
     this.startRegistrar()
@@ -128,6 +144,22 @@ export class DnsLoadBalancer {
     await this.persistNow()
   }
 
+  /** Started, and probing/registering itself (not a follower worker). */
+  private get active(): boolean {
+    return this.started && this.o.workers?.leader !== false
+  }
+
+  /** A follower takes one event its leader published. */
+  apply(event: LeaderEvent): void {
+    if (event.kind === 'sample') {
+      if (this.pool.some((s) => s.address === event.address)) this.onSample(this.target(event.address), event.sample)
+    } else if (event.kind === 'pool') {
+      this.setPool(event.servers)
+    } else {
+      this.handler.setHome(event.address, this.state.isp?.foreignDelayMs ?? 0)
+    }
+  }
+
   /** Takes a new state (a reload): what changed is restarted, the rest keeps running. */
   reload(next: BalancerState): void {
     const prev = this.state
@@ -135,25 +167,25 @@ export class DnsLoadBalancer {
     const changed = (f: (s: BalancerState) => unknown) => JSON.stringify(f(prev)) !== JSON.stringify(f(next))
     this.allow = new ClientAllowList(next.explain.allow)
     if (changed(healthOptions)) this.table = HealthTable.fromJSON(this.table.toJSON(), healthOptions(next))
-    if (changed((s) => [s.probe, probeSource(s, this.o.listen)]) && this.started) {
+    if (changed((s) => [s.probe, probeSource(s, this.o.listen)]) && this.active) {
       this.track(this.scheduler?.stop())
       this.scheduler = null
       this.startProbing()
     }
     if (changed((s) => s.pool)) {
       if ('servers' in next.pool) this.setPool(next.pool.servers)
-      if (this.started) {
+      if (this.active) {
         this.track(this.poolWatcher?.stop())
         this.poolWatcher = null
         this.startPoolWatcher()
       }
     }
-    if (changed((s) => [s.dnsb, s.isp, s.discoveryInterval, s.label]) && this.started) {
+    if (changed((s) => [s.dnsb, s.isp, s.discoveryInterval, s.label]) && this.active) {
       this.track(this.registrar?.stop())
       this.registrar = null
       this.startRegistrar()
     }
-    if (changed((s) => s.measurements.interval) && this.started) this.armPersist()
+    if (changed((s) => s.measurements.interval) && this.active) this.armPersist()
     this.recompute(true)
   }
 
@@ -194,7 +226,7 @@ export class DnsLoadBalancer {
 
   /** Writes the measurements now if any sample arrived since the last write. */
   async persistNow(): Promise<void> {
-    if (!this.dirty) return
+    if (!this.dirty || this.o.workers?.leader === false) return // one writer: the leader
     this.dirty = false
     const file = measurementsPath(this.o.stateFile, this.state)
     const s = this.state
@@ -282,6 +314,8 @@ export class DnsLoadBalancer {
   }
 
   private setPool(servers: PoolServer[]): void {
+    const w = this.o.workers
+    if (w?.leader) w.publish({kind: 'pool', servers}, 'pool')
     const before = new Set(this.pool.map((s) => s.address))
     const after = new Set(servers.map((s) => s.address))
     this.pool = servers
@@ -345,6 +379,8 @@ export class DnsLoadBalancer {
   }
 
   private onSample(target: ProbeTarget, sample: Sample): void {
+    const w = this.o.workers
+    if (w?.leader) w.publish({kind: 'sample', address: target.address, sample})
     this.stats.samples++
     this.dirty = true
     const changed = this.table.ingest(target.address, this.median.filter(target.address, sample))
@@ -405,7 +441,11 @@ export class DnsLoadBalancer {
       pushIntervalMs: Math.min(s.measurements.interval, (s.dnsb.lease * 1000) / 2),
       problems: this.problems,
       log: (m) => this.log('info', m),
-      onEgress: (egress) => this.handler.setHome(egress, s.isp!.foreignDelayMs),
+      onEgress: (egress) => {
+        this.handler.setHome(egress, s.isp!.foreignDelayMs)
+        const w = this.o.workers
+        if (w?.leader) w.publish({kind: 'egress', address: egress}, 'egress')
+      },
       count: (operation, ok) => this.o.metrics?.registrations.inc({result: ok ? 'ok' : 'error', reason: operation}),
     })
     this.registrar.start()
