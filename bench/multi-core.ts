@@ -1,27 +1,35 @@
-// What a second core buys `glb serve lb`: one process on the server core versus a node:cluster of two workers
-// (bench/cluster-serve.ts), the second on the core dnsperf also uses: the honest case of a 2-core machine
-// whose load generator takes a core.
-import {join} from 'node:path'
+// What a second core buys `glb serve lb`: one process on the server core versus `glb serve lb --workers 2`
+// (node:cluster, one shared socket), worker 1 pinned to the server core and worker 2 to the core dnsperf also
+// uses: the honest case of a 2-core machine whose load generator takes a core.
+import {execFileSync} from 'node:child_process'
 import {lbState, perRound, queryFile, startContent} from './compare-lb.js'
 import {measureServer, type ServerRun} from './measure-server.js'
-import {ancount, spawnPeer, startGlb, waitAnswering, type Peer} from './peers.js'
+import {ancount, startGlb, waitAnswering, type Peer} from './peers.js'
 import {fmt, median} from './report.js'
 import type {BenchSettings} from './settings.js'
 
 const PORT = 28353
 const ONE = '127.0.67.1'
 const TWO = '127.0.68.1'
-const root = new URL('..', import.meta.url).pathname
-
-/** The worker pids the cluster primary prints once they are forked. */
-async function workerPids(p: Peer, timeoutMs = 20_000): Promise<number[]> {
+/** The worker pids by rank, from the workers' --json "listening" lines. */
+async function workerPids(p: Peer, count: number, timeoutMs = 30_000): Promise<number[]> {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
-    const m = /\{"workers":\[[\d,]+\]\}/.exec(p.output())
-    if (m) return (JSON.parse(m[0]) as {workers: number[]}).workers
+    const pids = new Map<number, number>()
+    for (const m of p.output().matchAll(/"worker":(\d+),"pid":(\d+)/g)) pids.set(Number(m[1]), Number(m[2]))
+    if (pids.size === count) return [...pids.entries()].sort((a, b) => a[0] - b[0]).map(([, pid]) => pid)
     await new Promise((r) => setTimeout(r, 100))
   }
-  throw new Error(`cluster-serve did not report its workers: ${p.output().slice(-300)}`)
+  throw new Error(`glb serve lb --workers ${count} did not report its workers: ${p.output().slice(-300)}`)
+}
+
+/** Pins every thread of `pid` to `core` (no taskset: left unpinned). */
+function pin(pid: number, core: number): void {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], {stdio: 'ignore'})
+  } catch {
+    // no taskset
+  }
 }
 
 export async function multiCore(s: BenchSettings): Promise<void> {
@@ -30,10 +38,11 @@ export async function multiCore(s: BenchSettings): Promise<void> {
   try {
     const one = startGlb('glb serve lb, 1 process (core 1)', 'lb', lbState(s.dir, ONE, PORT), ONE, PORT, s.pinServer)
     peers.push(one)
-    const two = spawnPeer('glb serve lb, cluster of 2 (cores 1 and 0)', TWO, PORT,
-      [process.execPath, '--import', 'tsx', join(root, 'bench', 'cluster-serve.ts'), '2', 'serve', 'lb', '--state', lbState(s.dir, TWO, PORT), '--json'], [])
+    const two = startGlb('glb serve lb --workers 2 (cores 1 and 0)', 'lb', lbState(s.dir, TWO, PORT), TWO, PORT, [], ['--workers', '2'])
     peers.push(two)
-    const pids = [two.pid, ...(await workerPids(two))]
+    const workers = await workerPids(two, 2)
+    workers.forEach((pid, k) => pin(pid, k === 0 ? 1 : 0))
+    const pids = [two.pid, ...workers]
     await waitAnswering(one, (a) => ancount(a) === 1)
     await waitAnswering(two, (a) => ancount(a) === 1)
     await new Promise((r) => setTimeout(r, 2000))
@@ -47,7 +56,7 @@ export async function multiCore(s: BenchSettings): Promise<void> {
       }
     }
     s.report.table(
-      `One address from two cores: node:cluster shared UDP socket (Node 20 dgram has no reusePort), ${s.seconds} s x ${s.rounds} rounds (ABAB)`,
+      `One address from two cores: glb serve lb --workers 2 (node:cluster shared UDP socket; Node 20 dgram has no reusePort), ${s.seconds} s x ${s.rounds} rounds (ABAB)`,
       ['server', 'q/s (median)', 'avg ms', 'CPU µs/query (all processes)', 'cores used by the server', 'RSS MiB (all)', 'vs 1 process'],
       cases.map((c) => {
         const rs = runs.get(c.peer)!

@@ -421,7 +421,7 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
  */
 async function bindPair(la: ListenAddress): Promise<{udp: dgram.Socket; tcp: net.Server; port: number}> {
   const v6 = net.isIPv6(la.address)
-  // In a node:cluster worker (one address served from several cores, bench/cluster-serve.ts) the primary holds
+  // In a node:cluster worker (one address served from several cores, `glb serve lb --workers N`) the primary holds
   // the sockets: UDP is one shared socket, TCP is accepted by the primary and handed out. Exclusive TCP would
   // make every worker but the first fail with EADDRINUSE. Imported here: node:cluster costs ~6 ms to load.
   const exclusive = !(await import('node:cluster')).default.isWorker
