@@ -98,7 +98,7 @@ async function prober() {
   /** @param {number} p */
   const pct = (p) => (intervals.length ? intervals[Math.min(intervals.length - 1, Math.floor(p * intervals.length))] : NaN)
   process.send?.({
-    cores: (cpu.user + cpu.system) / 1e6 / wall, maxRss, ok, failed, starved, minSamples,
+    cores: (cpu.user + cpu.system) / 1e6 / wall, user: cpu.user / 1e6 / wall, system: cpu.system / 1e6 / wall, maxRss, ok, failed, starved, minSamples,
     intervals: {count: intervals.length, min: pct(0), p1: pct(0.01), p50: pct(0.5), p99: pct(0.99), max: intervals.at(-1) ?? NaN},
     maxInFlight: scheduler.stats.maxInFlightSeen,
   })

@@ -1,5 +1,8 @@
-// One probe attempt that settles exactly once: a reply, a timeout, an abort, or a network error.
-import type {Sample} from './prober.js'
+// One probe attempt that settles exactly once: a reply, a timeout, a cancel, or a network error; and the base
+// every built-in prober shares (a callback `start` for the scheduler, a promise `probe` for everyone else).
+import {DeadlineQueue} from './deadlines.js'
+import type {Expiring} from './deadlines.js'
+import type {CallbackProber, ProbeMethod, ProbeRun, ProbeTarget, ProberOptions, Sample} from './prober.js'
 
 /** What a probe body reports: the outcome without the timestamp (added here). */
 export type Outcome = Omit<Sample, 'at'>
@@ -18,17 +21,53 @@ export interface AttemptControl {
   start(): void
 }
 
-/**
- * Runs `body` under a deadline and an optional outer abort signal. A synchronous throw from `body` is a
- * bug and rejects; network trouble must come back through `settle` as a failed outcome.
- */
-export function attempt(timeoutMs: number, signal: AbortSignal | undefined, body: (c: AttemptControl) => void): Promise<Sample> {
-  return new Promise<Sample>((resolve, reject) => {
-    let done = false
-    let t0 = performance.now()
-    const cleanups: Array<() => void> = []
-    const runCleanups = (): void => {
-      for (const fn of cleanups.splice(0)) {
+/** One attempt: its deadline sits in the prober's DeadlineQueue (no timer, promise or signal of its own). */
+class Attempt implements AttemptControl, Expiring, ProbeRun {
+  done = false
+  private t0 = performance.now()
+  private cleanups: Array<() => void> | undefined
+
+  constructor(private readonly deadlines: DeadlineQueue, private callback: ((sample: Sample) => void) | undefined) {
+    deadlines.add(this)
+  }
+
+  settle(outcome: Outcome): void {
+    const callback = this.callback
+    if (!this.finish()) return
+    callback!({...outcome, at: Date.now()})
+  }
+
+  expire(): void {
+    this.settle({ok: false, error: `timeout after ${this.deadlines.ms} ms`})
+  }
+
+  cancel(): void {
+    this.finish()
+  }
+
+  onCleanup(fn: () => void): void {
+    if (this.done) fn()
+    else (this.cleanups ??= []).push(fn)
+  }
+
+  elapsed(): number {
+    return performance.now() - this.t0
+  }
+
+  start(): void {
+    this.t0 = performance.now()
+  }
+
+  /** Marks the attempt done and runs the cleanups; false if it already was. */
+  private finish(): boolean {
+    if (this.done) return false
+    this.done = true
+    this.callback = undefined
+    this.deadlines.finished()
+    const cleanups = this.cleanups
+    this.cleanups = undefined
+    if (cleanups) {
+      for (const fn of cleanups) {
         try {
           fn()
         } catch {
@@ -36,37 +75,65 @@ export function attempt(timeoutMs: number, signal: AbortSignal | undefined, body
         }
       }
     }
-    const settle = (outcome: Outcome): void => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      runCleanups()
-      resolve({...outcome, at: Date.now()})
-    }
-    const onAbort = (): void => settle({ok: false, error: 'aborted'})
-    const timer = setTimeout(() => settle({ok: false, error: `timeout after ${timeoutMs} ms`}), timeoutMs)
-    if (signal?.aborted) return onAbort()
-    signal?.addEventListener('abort', onAbort, {once: true})
-    const control: AttemptControl = {
-      settle,
-      get done() {
-        return done
-      },
-      onCleanup: (fn) => (done ? fn() : void cleanups.push(fn)),
-      elapsed: () => performance.now() - t0,
-      start: () => void (t0 = performance.now()),
+    return true
+  }
+}
+
+/**
+ * Runs `body` under the queue's deadline; `done` gets the sample unless the returned run is cancelled first.
+ * A synchronous throw from `body` is a bug: the attempt is cancelled and the error thrown on.
+ */
+export function begin(deadlines: DeadlineQueue, body: (c: AttemptControl) => void, done: (sample: Sample) => void): ProbeRun {
+  const a = new Attempt(deadlines, done)
+  try {
+    body(a)
+  } catch (err) {
+    a.cancel()
+    throw err
+  }
+  return a
+}
+
+/** The promise form of a callback probe: an abort of `signal` cancels it and settles as "aborted". */
+export function promised(signal: AbortSignal | undefined, start: (done: (sample: Sample) => void) => ProbeRun): Promise<Sample> {
+  return new Promise<Sample>((resolve, reject) => {
+    if (signal?.aborted) return resolve({ok: false, error: 'aborted', at: Date.now()})
+    let settled = false
+    let run: ProbeRun | undefined
+    const onAbort = (): void => {
+      settled = true
+      run?.cancel()
+      resolve({ok: false, error: 'aborted', at: Date.now()})
     }
     try {
-      body(control)
+      run = start((sample) => {
+        if (settled) return
+        settled = true
+        signal?.removeEventListener('abort', onAbort)
+        resolve(sample)
+      })
     } catch (err) {
-      done = true
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      runCleanups()
       reject(err)
+      return
     }
+    if (!settled) signal?.addEventListener('abort', onAbort, {once: true})
   })
+}
+
+/** What every built-in prober shares: one deadline queue (its timeout), `probe()` as the promise form of `start()`. */
+export abstract class BaseProber implements CallbackProber {
+  abstract readonly method: ProbeMethod
+  protected readonly deadlines: DeadlineQueue
+
+  constructor(opts: ProberOptions) {
+    this.deadlines = new DeadlineQueue(opts.timeoutMs ?? 1000)
+  }
+
+  abstract start(target: ProbeTarget, done: (sample: Sample) => void): ProbeRun
+
+  probe(target: ProbeTarget, signal?: AbortSignal): Promise<Sample> {
+    return promised(signal, (done) => this.start(target, done))
+  }
 }
 
 /** Rounds a measured RTT to microseconds: finer digits are timer noise and make JSON noisy. */

@@ -3,9 +3,9 @@ import dgram from 'node:dgram'
 import {randomInt} from 'node:crypto'
 import dnsPacket from 'dns-packet'
 import type {RecordType} from 'dns-packet'
-import {attempt, roundMs} from './attempt.js'
+import {BaseProber, begin, roundMs} from './attempt.js'
 import {networkError} from './network-error.js'
-import type {ProbeTarget, Prober, ProberOptions, Sample} from './prober.js'
+import type {ProbeRun, ProbeTarget, ProberOptions, Sample} from './prober.js'
 
 /** Options of the DNS prober. */
 export interface DnsProberOptions extends ProberOptions {
@@ -26,19 +26,20 @@ const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'RE
  * datagrams (stray or spoofed) are ignored. The reply body is never decoded: a prober measures, and the
  * strict DNS reader lives in src/dns for what answers.
  */
-export class DnsProber implements Prober {
+export class DnsProber extends BaseProber {
   readonly method = 'dns' as const
   private readonly query: (id: number, name: string) => Buffer
 
   constructor(private readonly opts: DnsProberOptions = {}) {
+    super(opts)
     const type = opts.qtype ?? 'NS'
     const flags = opts.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0
     this.query = (id, name) => dnsPacket.encode({type: 'query', id, flags, questions: [{type, name, class: 'IN'}]})
   }
 
-  probe(target: ProbeTarget, signal?: AbortSignal): Promise<Sample> {
+  start(target: ProbeTarget, done: (sample: Sample) => void): ProbeRun {
     const okRcodes = this.opts.okRcodes ?? [0, 3]
-    return attempt(this.opts.timeoutMs ?? 1000, signal, (c) => {
+    return begin(this.deadlines, (c) => {
       const id = randomInt(0, 0x10000)
       const packet = this.query(id, target.host ?? this.opts.qname ?? '.')
       const socket = dgram.createSocket(target.address.includes(':') ? 'udp6' : 'udp4')
@@ -61,6 +62,6 @@ export class DnsProber implements Prober {
           socket.send(packet)
         })
       })
-    })
+    }, done)
   }
 }

@@ -31,6 +31,25 @@ export interface Prober {
   probe(target: ProbeTarget, signal?: AbortSignal): Promise<Sample>
 }
 
+/** A probe started by `CallbackProber.start`: `cancel()` ends it at once and its callback is never called. */
+export interface ProbeRun {
+  cancel(): void
+}
+
+/**
+ * A prober that can also run without a promise or an AbortSignal per probe (the scheduler's fast path):
+ * `done` is called exactly once, possibly before `start` returns, unless the run is cancelled first.
+ * A throw from `start` is a bug, as a rejected `probe()` is.
+ */
+export interface CallbackProber extends Prober {
+  start(target: ProbeTarget, done: (sample: Sample) => void): ProbeRun
+}
+
+/** True when `p` offers the callback fast path. */
+export function isCallbackProber(p: Prober): p is CallbackProber {
+  return typeof (p as Partial<CallbackProber>).start === 'function'
+}
+
 export type ProbeMethod = 'tcp' | 'http' | 'https' | 'dns' | 'udp'
 
 /** Options every prober takes. */

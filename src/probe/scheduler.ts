@@ -1,7 +1,10 @@
 // The probe scheduler: every target probed once per interval (with jitter), one in flight per target,
 // at most `maxInFlight` overall, driven by one timer over a due-queue so 10,000 targets cost little.
+import {DeadlineQueue} from './deadlines.js'
+import type {Expiring} from './deadlines.js'
 import {DueQueue} from './due-queue.js'
-import type {ProbeTarget, Prober, Sample} from './prober.js'
+import {isCallbackProber} from './prober.js'
+import type {ProbeRun, ProbeTarget, Prober, Sample} from './prober.js'
 
 /** How the scheduler runs. */
 export interface SchedulerOptions {
@@ -43,9 +46,24 @@ interface Entry {
   target: ProbeTarget
   prober: Prober
   removed: boolean
-  abort?: AbortController
+  /** The probe in flight, if any. */
+  run?: Run
   /** Set while a replaced entry with the same id is still in flight: start only after it settles. */
   waiting: boolean
+}
+
+/** One probe in flight: finished exactly once (a sample, a bug, stuck, or cancelled). */
+class Run implements Expiring {
+  done = false
+  cancelled = false
+  /** The callback prober's handle, or the AbortController of a promise prober. */
+  handle: ProbeRun | AbortController | undefined
+  constructor(readonly entry: Entry, readonly startedAt: number, private readonly scheduler: ProbeScheduler) {}
+
+  /** Stuck: the stuck-after deadline passed before the prober settled. */
+  expire(): void {
+    this.scheduler.stuck(this)
+  }
 }
 
 /** Probes a changing set of targets forever (until `stop()`), emitting each Sample to the sink. */
@@ -55,11 +73,18 @@ export class ProbeScheduler {
   private ready: Entry[] = []
   private readyHead = 0
   /** Ids with a probe in flight (possibly of an entry already removed or replaced). */
-  private readonly running = new Map<string, Promise<void>>()
+  private readonly running = new Set<string>()
   private timer: NodeJS.Timeout | undefined
   private timerAt = Infinity
   private started = false
+  private pumping = false
   private inFlightCount = 0
+  /** Resolves `stop()` once nothing is in flight. */
+  private idle: (() => void) | undefined
+  /** One deadline per probe in flight: stuckAfterMs after it started. */
+  private readonly stuckAfter: DeadlineQueue
+  /** Timer wake-ups are rounded up to this (ms): lateness of at most 0.1 % of the interval, far fewer timers. */
+  private readonly quantum: number
   readonly stats: SchedulerStats = {started: 0, completed: 0, discarded: 0, errors: 0, maxInFlightSeen: 0}
   private readonly jitter: number
   private readonly maxInFlight: number
@@ -70,6 +95,8 @@ export class ProbeScheduler {
     this.jitter = Math.min(Math.max(opts.jitter ?? 0.1, 0), 0.9)
     this.maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? 256))
     this.random = opts.random ?? Math.random
+    this.stuckAfter = new DeadlineQueue(opts.stuckAfterMs ?? 30_000)
+    this.quantum = Math.min(10, Math.max(1, opts.intervalMs / 1000))
   }
 
   /** Probes in flight right now. */
@@ -126,13 +153,25 @@ export class ProbeScheduler {
     clearTimeout(this.timer)
     this.timer = undefined
     this.timerAt = Infinity
-    for (const e of this.entries.values()) e.abort?.abort()
-    await Promise.all([...this.running.values()])
+    for (const e of this.entries.values()) if (e.run) this.cancel(e.run)
+    if (this.inFlightCount > 0) await new Promise<void>((resolve) => (this.idle = resolve))
   }
 
   private retire(e: Entry): void {
     e.removed = true
-    e.abort?.abort()
+    if (e.run) this.cancel(e.run)
+  }
+
+  /** A callback probe ends here and now; a promise probe is aborted and ends when it settles. */
+  private cancel(run: Run): void {
+    if (run.done || run.cancelled) return
+    run.cancelled = true
+    const h = run.handle
+    if (h instanceof AbortController) h.abort()
+    else {
+      h?.cancel()
+      this.finish(run)
+    }
   }
 
   private enqueue(e: Entry, at: number): void {
@@ -140,14 +179,15 @@ export class ProbeScheduler {
     if (this.started && at < this.timerAt) this.arm()
   }
 
-  /** Points the one timer at the earliest due entry. */
+  /** Points the one timer at the earliest due entry (rounded up to the quantum). */
   private arm(): void {
     const next = this.due.peekDue()
     if (next === undefined || !this.started) return
-    if (this.timer && next >= this.timerAt) return
+    const at = Math.ceil(next / this.quantum) * this.quantum
+    if (this.timer && at >= this.timerAt) return
     clearTimeout(this.timer)
-    this.timerAt = next
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, next - performance.now()))
+    this.timerAt = at
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - performance.now()))
   }
 
   private onTimer(): void {
@@ -163,18 +203,23 @@ export class ProbeScheduler {
     this.arm()
   }
 
-  /** Starts ready probes while there is room. */
+  /** Starts ready probes while there is room. Not re-entered: a probe that ends at once only frees a slot. */
   private pump(): void {
-    if (!this.started) return
-    while (this.inFlightCount < this.maxInFlight && this.readyHead < this.ready.length) {
-      const e = this.ready[this.readyHead++]!
-      if (e.removed) continue
-      if (this.running.has(e.target.id)) {
-        // The previous entry under this id is still settling: one in flight per target, always.
-        e.waiting = true
-        continue
+    if (!this.started || this.pumping) return
+    this.pumping = true
+    try {
+      while (this.inFlightCount < this.maxInFlight && this.readyHead < this.ready.length) {
+        const e = this.ready[this.readyHead++]!
+        if (e.removed) continue
+        if (this.running.has(e.target.id)) {
+          // The previous entry under this id is still settling: one in flight per target, always.
+          e.waiting = true
+          continue
+        }
+        this.launch(e)
       }
-      this.launch(e)
+    } finally {
+      this.pumping = false
     }
     if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
       this.ready = this.ready.slice(this.readyHead)
@@ -183,53 +228,82 @@ export class ProbeScheduler {
   }
 
   private launch(e: Entry): void {
-    const id = e.target.id
-    const startedAt = performance.now()
-    const abort = new AbortController()
-    e.abort = abort
+    const run = new Run(e, performance.now(), this)
+    e.run = run
     this.inFlightCount++
     this.stats.started++
     if (this.inFlightCount > this.stats.maxInFlightSeen) this.stats.maxInFlightSeen = this.inFlightCount
-    let stuck: NodeJS.Timeout | undefined
-    const watchdog = new Promise<never>((_, reject) => {
-      const ms = this.opts.stuckAfterMs ?? 30_000
-      stuck = setTimeout(() => reject(new Error(`prober ${e.prober.method} did not settle within ${ms} ms`)), ms)
-    })
-    const run = Promise.race([Promise.resolve().then(() => e.prober.probe(e.target, abort.signal)), watchdog])
+    this.running.add(e.target.id)
+    this.stuckAfter.add(run)
+    const p = e.prober
+    if (isCallbackProber(p)) {
+      // The fast path: no promise, AbortSignal or timer per probe.
+      try {
+        const handle = p.start(e.target, (sample) => this.finish(run, sample))
+        if (!run.done) run.handle = handle
+      } catch (err) {
+        this.finish(run, undefined, err)
+      }
+      return
+    }
+    const abort = new AbortController()
+    run.handle = abort
+    Promise.resolve()
+      .then(() => p.probe(e.target, abort.signal))
       .then(
-        (sample) => {
-          if (e.removed || abort.signal.aborted) {
-            this.stats.discarded++
-            return
-          }
-          this.stats.completed++
-          try {
-            this.opts.sink(e.target, sample)
-          } catch (err) {
-            this.report(e, err, 'sink')
-          }
-        },
-        (err) => {
-          if (!e.removed) this.report(e, err, 'prober')
-        },
+        (sample) => this.finish(run, sample),
+        (err) => this.finish(run, undefined, err),
       )
-      .finally(() => {
-        clearTimeout(stuck)
-        if (e.abort === abort) e.abort = undefined
-        this.inFlightCount--
-        this.running.delete(id)
-        const current = this.entries.get(id)
-        if (current === e) {
-          // Next start is one (jittered) interval after this one started, never in the past.
-          const interval = this.opts.intervalMs * (1 + this.jitter * (2 * this.random() - 1))
-          this.enqueue(e, Math.max(startedAt + interval, performance.now()))
-        } else if (current?.waiting) {
-          current.waiting = false
-          this.ready.push(current)
-        }
-        this.pump()
-      })
-    this.running.set(id, run)
+  }
+
+  /** (Internal, for Run.) A probe not settled within stuckAfterMs: a bug; the slot is freed. */
+  stuck(run: Run): void {
+    if (run.done) return
+    const h = run.handle
+    const ms = this.stuckAfter.ms
+    this.finish(run, undefined, new Error(`prober ${run.entry.prober.method} did not settle within ${ms} ms`))
+    // Whatever the prober still holds, it may let go of now.
+    if (h instanceof AbortController) h.abort()
+    else h?.cancel()
+  }
+
+  /** Ends a probe once: delivers its sample (unless removed or cancelled) or reports its bug, then schedules the next. */
+  private finish(run: Run, sample?: Sample, err?: unknown): void {
+    if (run.done) return
+    run.done = true
+    this.stuckAfter.finished()
+    const e = run.entry
+    if (err !== undefined) {
+      if (!e.removed) this.report(e, err, 'prober')
+    } else if (e.removed || run.cancelled || sample === undefined) {
+      this.stats.discarded++
+    } else {
+      this.stats.completed++
+      try {
+        this.opts.sink(e.target, sample)
+      } catch (sinkErr) {
+        this.report(e, sinkErr, 'sink')
+      }
+    }
+    const id = e.target.id
+    if (e.run === run) e.run = undefined
+    this.inFlightCount--
+    this.running.delete(id)
+    const current = this.entries.get(id)
+    if (current === e && !e.removed) {
+      // Next start is one (jittered) interval after this one started, never in the past.
+      const interval = this.opts.intervalMs * (1 + this.jitter * (2 * this.random() - 1))
+      this.enqueue(e, Math.max(run.startedAt + interval, performance.now()))
+    } else if (current?.waiting) {
+      current.waiting = false
+      this.ready.push(current)
+    }
+    if (this.inFlightCount === 0 && this.idle) {
+      const idle = this.idle
+      this.idle = undefined
+      idle()
+    }
+    this.pump()
   }
 
   private report(e: Entry, err: unknown, where: 'prober' | 'sink'): void {

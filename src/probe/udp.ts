@@ -1,9 +1,9 @@
 // UDP echo prober: send a payload, time the first datagram that comes back (RFC 862 echo or any reply).
 import dgram from 'node:dgram'
 import {randomBytes} from 'node:crypto'
-import {attempt, roundMs} from './attempt.js'
+import {BaseProber, begin, roundMs} from './attempt.js'
 import {networkError} from './network-error.js'
-import type {ProbeTarget, Prober, ProberOptions, Sample} from './prober.js'
+import type {ProbeRun, ProbeTarget, ProberOptions, Sample} from './prober.js'
 
 /** Options of the UDP echo prober. */
 export interface UdpProberOptions extends ProberOptions {
@@ -12,12 +12,14 @@ export interface UdpProberOptions extends ProberOptions {
 }
 
 /** Times one datagram round trip from a fresh, connected socket; any reply from the target counts. */
-export class UdpProber implements Prober {
+export class UdpProber extends BaseProber {
   readonly method = 'udp' as const
-  constructor(private readonly opts: UdpProberOptions = {}) {}
+  constructor(private readonly opts: UdpProberOptions = {}) {
+    super(opts)
+  }
 
-  probe(target: ProbeTarget, signal?: AbortSignal): Promise<Sample> {
-    return attempt(this.opts.timeoutMs ?? 1000, signal, (c) => {
+  start(target: ProbeTarget, done: (sample: Sample) => void): ProbeRun {
+    return begin(this.deadlines, (c) => {
       const payload = this.opts.payload ?? randomBytes(16)
       const socket = dgram.createSocket(target.address.includes(':') ? 'udp6' : 'udp4')
       c.onCleanup(() => socket.close())
@@ -33,6 +35,6 @@ export class UdpProber implements Prober {
           socket.send(payload)
         })
       })
-    })
+    }, done)
   }
 }
