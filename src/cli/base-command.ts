@@ -18,6 +18,11 @@ export abstract class GlbCommand extends Command {
     // oclif adds --json itself when enableJsonFlag is set; kept here so every command shares the wording.
   }
 
+  override async init(): Promise<void> {
+    await super.init()
+    exitWithParent()
+  }
+
   /** True when output goes to a person: spinners and colour only then. */
   protected get interactive(): boolean {
     return Boolean(process.stdout.isTTY) && !this.jsonEnabled() && !process.env.NO_COLOR
@@ -44,6 +49,22 @@ export abstract class GlbCommand extends Command {
     // Stop oclif from printing a second, multi-line rendering of the same error.
     throw new Errors.ExitError(code)
   }
+}
+
+/**
+ * A process started by `glb lab up` (or a --workers primary) gets GLB_PARENT_PID. If that parent dies without
+ * stopping it (kill -9, a crash), this process stops itself the normal way (SIGTERM) instead of living on as an
+ * orphan that holds the lab's addresses. Linux has PR_SET_PDEATHSIG for this, but Node does not expose it.
+ */
+function exitWithParent(): void {
+  const parent = Number(process.env.GLB_PARENT_PID)
+  if (!Number.isInteger(parent) || parent <= 1) return
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    process.kill(process.pid, 'SIGTERM')
+  }, 500)
+  timer.unref()
 }
 
 function isParseError(err: Error): boolean {

@@ -30,7 +30,7 @@ export class Supervisor {
     const logFile = join(this.runDir, `${spec.name}.log`)
     const log = createWriteStream(logFile, {flags: 'a'})
     const child = spawn(spec.command, spec.args, {
-      env: {...process.env, ...spec.env, NO_COLOR: '1'},
+      env: {...process.env, ...spec.env, NO_COLOR: '1', GLB_PARENT_PID: String(process.pid)}, // children stop if we die
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     child.stdout!.pipe(log, {end: false})

@@ -68,7 +68,7 @@ export function superviseWorkers(o: SuperviseOptions): Promise<void> {
       else resolve()
     }
     const fork = (rank: number) => {
-      const w = cluster.fork({GLB_WORKER: String(rank)})
+      const w = cluster.fork({GLB_WORKER: String(rank), GLB_PARENT_PID: String(process.pid)}) // a worker stops if we die
       byRank.set(rank, w)
       w.on('message', (m: WorkerMessage) => {
         if (!m || typeof m !== 'object') return

@@ -1,7 +1,7 @@
 // `glb serve lb --workers 2`: one address served by two processes. Both answer (TCP connections alternate
 // between them; NSID names the worker), the follower answers what the leader measured without probing itself
 // (the content servers see one prober's rate), a killed worker is restarted, SIGTERM stops every process with
-// exit 0, and a state that cannot serve stops them all with exit 1.
+// exit 0, workers stop by themselves if the primary is killed, and a state that cannot serve stops them all.
 // glb-test-timeout: 180
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
@@ -126,6 +126,23 @@ test('two workers answer alike from one prober; a killed worker comes back; SIGT
   } finally {
     await stopAll(s)
     await cs.close()
+    rmSync(dir, {recursive: true, force: true})
+  }
+})
+
+test('workers stop by themselves when their primary is killed (kill -9)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'glb-lb-workers-'))
+  const stateFile = join(dir, 'lbw.json')
+  writeState(stateFile, [S1])
+  const s = serve(stateFile)
+  try {
+    await until('both workers listening', () => s.workers.size === 2 || s.child.exitCode !== null, 30_000)
+    assert.is(s.workers.size, 2, s.stderr.join(' | '))
+    const pids = [...s.workers.values()]
+    s.child.kill('SIGKILL')
+    await until('every worker gone', () => pids.every((pid) => !alive(pid)), 5000)
+  } finally {
+    await stopAll(s)
     rmSync(dir, {recursive: true, force: true})
   }
 })
