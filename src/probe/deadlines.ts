@@ -33,7 +33,19 @@ export class DeadlineQueue {
 
   /** Called once by each entry when it finishes, by expiry or otherwise. */
   finished(): void {
-    if (--this.live === 0 && !this.firing) this.reset()
+    if (this.firing) return void this.live--
+    if (--this.live === 0) return this.reset()
+    // Let go of finished entries at the front now (probes mostly finish in the order they started): held
+    // until the timer fires, they would live long enough to be promoted, and die in a full GC.
+    const items = this.items
+    while (items[this.head]?.done) items[this.head++] = undefined
+    if (this.head > 1024 && this.head * 2 > items.length) this.compact()
+  }
+
+  private compact(): void {
+    this.items = this.items.slice(this.head)
+    this.at = this.at.slice(this.head)
+    this.head = 0
   }
 
   private reset(): void {
@@ -59,13 +71,9 @@ export class DeadlineQueue {
       this.firing = false
     }
     if (this.live === 0) return this.reset()
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.at = this.at.slice(this.head)
-      this.head = 0
-    }
     // Skip entries that finished while expired ones ran, then wait for the oldest live one.
     while (this.items[this.head]?.done) this.items[this.head++] = undefined
+    if (this.head > 1024 && this.head * 2 > this.items.length) this.compact()
     this.timer = setTimeout(() => this.fire(), Math.max(0, this.at[this.head]! - performance.now()))
   }
 }

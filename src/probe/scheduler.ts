@@ -79,8 +79,8 @@ export class ProbeScheduler {
   private started = false
   private pumping = false
   private inFlightCount = 0
-  /** Resolves `stop()` once nothing is in flight. */
-  private idle: (() => void) | undefined
+  /** Resolves once nothing is in flight (what `stop()` awaits), while someone waits. */
+  private idle: {promise: Promise<void>; resolve: () => void} | undefined
   /** One deadline per probe in flight: stuckAfterMs after it started. */
   private readonly stuckAfter: DeadlineQueue
   /** Timer wake-ups are rounded up to this (ms): lateness of at most 0.1 % of the interval, far fewer timers. */
@@ -154,7 +154,13 @@ export class ProbeScheduler {
     this.timer = undefined
     this.timerAt = Infinity
     for (const e of this.entries.values()) if (e.run) this.cancel(e.run)
-    if (this.inFlightCount > 0) await new Promise<void>((resolve) => (this.idle = resolve))
+    if (this.inFlightCount === 0) return
+    if (!this.idle) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => (resolve = r))
+      this.idle = {promise, resolve}
+    }
+    await this.idle.promise
   }
 
   private retire(e: Entry): void {
@@ -299,9 +305,8 @@ export class ProbeScheduler {
       this.ready.push(current)
     }
     if (this.inFlightCount === 0 && this.idle) {
-      const idle = this.idle
+      this.idle.resolve()
       this.idle = undefined
-      idle()
     }
     this.pump()
   }

@@ -5,7 +5,7 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {startContentServers} from '../../src/lab/content-server.js'
 import {probeTarget} from '../../src/probe/prober.js'
-import type {ProbeTarget, Prober, Sample} from '../../src/probe/prober.js'
+import type {CallbackProber, ProbeTarget, Prober, Sample} from '../../src/probe/prober.js'
 import {ProbeScheduler} from '../../src/probe/scheduler.js'
 import {UdpProber} from '../../src/probe/udp.js'
 
@@ -151,15 +151,21 @@ test('a prober that throws (sync or async) is reported and its target keeps bein
   assert.ok(calls > 15)
 })
 
+/** Probes one target every 20 ms (stuck after 50 ms) for `ms`; returns what onError got, as "where: message". */
+async function errorsOfOne(prober: Prober, ms: number): Promise<string[]> {
+  const errors: string[] = []
+  const s = new ProbeScheduler({prober, intervalMs: 20, stuckAfterMs: 50, firstProbe: 'now', sink: () => {}, onError: (_t, e, where) => errors.push(`${where}: ${e.message}`)})
+  s.add(probeTarget('127.0.40.1', 7))
+  s.start()
+  await sleep(ms)
+  await s.stop()
+  return errors
+}
+
 test('a prober that never settles is reported as stuck and the target is probed again', async () => {
   const starts: number[] = []
   const prober: Prober = {method: 'udp', probe: () => (starts.push(performance.now()), new Promise<Sample>(() => {}))}
-  const errors: string[] = []
-  const s = new ProbeScheduler({prober, intervalMs: 20, stuckAfterMs: 50, firstProbe: 'now', sink: () => {}, onError: (_t, e) => errors.push(e.message)})
-  s.add(probeTarget('127.0.40.1', 7))
-  s.start()
-  await sleep(300)
-  await s.stop()
+  const errors = await errorsOfOne(prober, 300)
   assert.ok(errors.length >= 3, `stuck reports: ${errors.length}`)
   assert.match(errors[0]!, /did not settle within 50 ms/)
   assert.ok(starts.length >= 3)
@@ -195,6 +201,80 @@ test('real probers: samples reach the sink from the configured source address', 
   }
   assert.ok(got.length >= 4, `samples: ${got.length}`)
   for (const x of got) assert.ok(x.ok && x.rttMs! >= 29 && x.rttMs! < 45, JSON.stringify(x))
+})
+
+/** A callback prober (the fast path): answers after `ms` (0: before start returns, -1: never) and logs cancels. */
+function callbackProber(ms: number | ((t: ProbeTarget) => number)) {
+  const log = {starts: 0, cancels: 0, live: 0, maxLive: 0}
+  const prober: CallbackProber = {
+    method: 'tcp',
+    probe: () => Promise.reject(new Error('the scheduler must use start()')),
+    start(t, done) {
+      log.starts++
+      const wait = typeof ms === 'number' ? ms : ms(t)
+      if (wait === 0) {
+        done({ok: true, rttMs: 0, at: Date.now()})
+        return {cancel: () => void log.cancels++}
+      }
+      log.live++
+      log.maxLive = Math.max(log.maxLive, log.live)
+      const timer = wait > 0 ? setTimeout(() => (log.live--, done({ok: true, rttMs: wait, at: Date.now()})), wait) : undefined
+      return {cancel: () => (clearTimeout(timer), log.live--, log.cancels++)}
+    },
+  }
+  return {prober, log}
+}
+
+test('callback probers: removal and stop cancel the probe in flight at once; nothing reaches the sink after', async () => {
+  const {prober, log} = callbackProber(1000)
+  const got: string[] = []
+  const s = new ProbeScheduler({prober, intervalMs: 50, firstProbe: 'now', sink: (t) => got.push(t.id)})
+  const [a, b, c] = targets(3)
+  for (const t of [a!, b!, c!]) s.add(t)
+  s.start()
+  await sleep(10)
+  assert.is(s.inFlight, 3)
+  s.remove(a!.id)
+  assert.equal([log.cancels, s.inFlight, log.live], [1, 2, 2], 'removal cancels at once')
+  s.add({...b!, host: 'replaced'})
+  assert.is(log.cancels, 2, 'replacing cancels the old probe')
+  const t0 = performance.now()
+  await s.stop()
+  assert.ok(performance.now() - t0 < 50, 'stop did not wait for the 1 s probes')
+  assert.equal([log.live, s.inFlight, got.length, log.cancels], [0, 0, 0, 3])
+  assert.is(s.stats.discarded, 3, 'a, the replaced b and c (the new b had not started)')
+})
+
+test('callback probers: a probe that ends before start returns frees its slot without recursion', async () => {
+  const {prober, log} = callbackProber(0)
+  const seen = new Set<string>()
+  const s = new ProbeScheduler({prober, intervalMs: 60_000, maxInFlight: 1, firstProbe: 'now', sink: (t) => seen.add(t.id)})
+  const N = 20_000
+  for (let i = 0; i < N; i++) s.add(probeTarget(`127.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, 80))
+  s.start()
+  await sleep(200)
+  await s.stop()
+  assert.is(seen.size, N, 'every target probed once, one at a time, no stack overflow')
+  assert.is(log.starts, N)
+})
+
+test('callback probers: a throwing start is a prober bug; a probe that never ends is stuck and cancelled', async () => {
+  const thrower: CallbackProber = {
+    method: 'tcp',
+    probe: () => Promise.reject(new Error('unused')),
+    start: () => {
+      throw new Error('start bug')
+    },
+  }
+  const errors = await errorsOfOne(thrower, 120)
+  assert.ok(errors.length >= 3 && errors.every((x) => x === 'prober: start bug'), errors.join(', '))
+
+  const {prober, log} = callbackProber(-1)
+  const stuck = await errorsOfOne(prober, 230)
+  assert.ok(stuck.length >= 3, `stuck reports: ${stuck.length}`)
+  assert.match(stuck[0]!, /did not settle within 50 ms/)
+  assert.is(log.live, 0, 'each stuck probe was cancelled')
+  assert.ok(log.starts >= 3)
 })
 
 test('10,000 targets: every one probed each interval, one timer, low CPU', async () => {
