@@ -30,6 +30,9 @@ function firstMessage<T>(child: ChildProcess, timeoutMs: number, what: string): 
 
 interface ProberReport {
   cores: number
+  /** The user and kernel parts of `cores`. */
+  user: number
+  system: number
   maxRss: number
   ok: number
   failed: number
@@ -53,7 +56,7 @@ export async function probeLoad(s: BenchSettings, targets: number, seconds = 30)
       const r = await firstMessage<ProberReport>(prober, (seconds + 60) * 1000, `${method} prober`)
       const i = r.intervals
       rows.push([
-        method, fmt.int(targets), `${(r.cores * 100).toFixed(1)} %`, fmt.mib(r.maxRss), fmt.int(r.ok), fmt.int(r.failed),
+        method, fmt.int(targets), `${(r.cores * 100).toFixed(1)} % (user ${(r.user * 100).toFixed(1)}, sys ${(r.system * 100).toFixed(1)})`, fmt.mib(r.maxRss), fmt.int(r.ok), fmt.int(r.failed),
         `${(i.min / 1000).toFixed(2)} / ${(i.p1 / 1000).toFixed(2)} / ${(i.p50 / 1000).toFixed(2)} / ${(i.p99 / 1000).toFixed(2)} / ${(i.max / 1000).toFixed(2)}`,
         `${r.starved} (fewest probes of one target: ${r.minSamples})`, r.maxInFlight,
       ])
