@@ -162,12 +162,14 @@ export class Lab {
   /**
    * Converged: every ISP's clients get exactly what its own DNS-LB chose from measurements (so the DNS-LB found
    * its resolver, registered with DNS-B, and DNS-B refers that resolver to it), and keep getting it across two
-   * expiries of the answer's TTL: a resolver tries a referral's not-yet-measured second NS once (BIND does) before
-   * its RTTs settle on the nearer DNS-LB.
+   * expiries of the answer's and the referral's TTL: a resolver tries a referral's not-yet-measured second NS
+   * once (BIND does) before its RTTs settle on the nearer DNS-LB.
    */
   async waitConverged(timeoutMs = 90_000): Promise<{converged: boolean; rows: LabRow[]}> {
     const deadline = Date.now() + timeoutMs
-    const stableMs = 2 * (this.t.ttl.answer + 1) * 1000
+    // Two expiries of the longer of the answer and referral TTLs: a resolver re-learns the delegation when the
+    // referral expires (perhaps from the other DNS-B) and may try a second NS it has not measured yet.
+    const stableMs = 2 * (Math.max(this.t.ttl.answer, this.t.ttl.referral) + 1) * 1000
     let since: number | null = null
     let rows: LabRow[] = []
     for (;;) {
