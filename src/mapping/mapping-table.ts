@@ -93,6 +93,7 @@ export class MappingTable {
   private readonly leases: LeasePool
   private readonly registry = new LbRegistry()
   private readonly nearby = new NearbyLbCounts()
+  private byName: readonly LbIdentity[] = []
   private readonly match: MappingMatch
   private readonly scratch = new Uint8Array(16)
   private readonly listeners = new Set<(change: MappingChange) => void>()
@@ -141,7 +142,15 @@ export class MappingTable {
 
   /** Registers a DNS-LB (or updates its addresses) and returns its id. Throws RangeError when malformed. */
   registerLb(spec: LbSpec): number {
+    const before = this.registry.size
     const {id, changed} = this.registry.register(spec)
+    if (this.registry.size !== before) {
+      // A new name: every DNS-B must break ties the same way whatever order it learnt the LBs in.
+      this.byName = [...this.registry.all()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      const rank: number[] = []
+      this.byName.forEach((lb, i) => { rank[lb.id] = i })
+      this.nearby.setRanks(rank)
+    }
     if (changed) {
       this.lbVersion++
       this.emit({kind: 'lb', lbId: id})
@@ -162,6 +171,11 @@ export class MappingTable {
   /** All registered LBs in id order. */
   lbs(): readonly LbIdentity[] {
     return this.registry.all()
+  }
+
+  /** All registered LBs in name order: the same on every DNS-B that knows the same LBs. */
+  lbsByName(): readonly LbIdentity[] {
+    return this.byName
   }
 
   // ---- lookups (hot path: no allocation) -----------------------------------------------------------

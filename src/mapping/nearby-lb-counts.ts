@@ -2,7 +2,8 @@
 //
 // Definition (what busiest() answers): among the leases held whose prefix lies inside the same /16 as the
 // address (IPv4) or the same /32 (IPv6), the LB holding the most; when that neighbourhood holds none, the
-// LB holding the most leases overall; ties go to the lowest id. Prefixes shorter than the neighbourhood
+// LB holding the most leases overall; ties go to the LB whose name sorts first (setRanks), so every DNS-B
+// holding the same leases gives the same answer whatever order it learnt the LBs in. Prefixes shorter than the neighbourhood
 // (10.0.0.0/8) count only overall. Leases count until removed or swept, so an expired lease still counts
 // until the DNS-B's next sweep; the answer is a default, and the sweep interval bounds the staleness.
 //
@@ -30,6 +31,16 @@ export class NearbyLbCounts {
   private readonly v6 = new Map<number, number[]>()
   private readonly overall: number[] = []
   private overallBest = DIRTY
+  /** Tie-break order by LB id (lower first); ids without one rank by id after every ranked one. */
+  private rank: readonly number[] = []
+
+  /** Sets the tie-break order (rank by LB id, e.g. by name) and forgets every cached answer. */
+  setRanks(rank: readonly number[]): void {
+    this.rank = rank
+    this.v4Best.fill(DIRTY)
+    for (const b of this.v6.values()) b[0] = DIRTY
+    this.overallBest = DIRTY
+  }
 
   /** Adds `delta` leases of `lbId` to neighbourhood `hood` (-1: none) of the family, and overall. */
   add(v6: boolean, hood: number, lbId: number, delta: number): void {
@@ -70,20 +81,21 @@ export class NearbyLbCounts {
       let id = this.v4Best[hood]!
       if (id === DIRTY) {
         const b = this.v4[hood]
-        id = this.v4Best[hood] = b === undefined ? -1 : bestOfPairs(b)
+        id = this.v4Best[hood] = b === undefined ? -1 : bestOfPairs(b, this.rank)
       }
       if (id >= 0) return id
     } else {
       const b = this.v6.get(hood)
       if (b !== undefined) {
-        if (b[0] === DIRTY) b[0] = bestOfPairs(b)
+        if (b[0] === DIRTY) b[0] = bestOfPairs(b, this.rank)
         if (b[0]! >= 0) return b[0]!
       }
     }
     if (this.overallBest === DIRTY) {
       let best = -1
       for (let id = 0; id < this.overall.length; id++) {
-        if (this.overall[id]! > 0 && (best < 0 || this.overall[id]! > this.overall[best]!)) best = id
+        const c = this.overall[id]!
+        if (c > 0 && (best < 0 || c > this.overall[best]! || (c === this.overall[best]! && before(id, best, this.rank)))) best = id
       }
       this.overallBest = best
     }
@@ -91,13 +103,20 @@ export class NearbyLbCounts {
   }
 }
 
-function bestOfPairs(b: number[]): number {
+/** Whether LB `a` wins a tie against LB `b`. */
+function before(a: number, b: number, rank: readonly number[]): boolean {
+  const ra = rank[a] ?? rank.length + a
+  const rb = rank[b] ?? rank.length + b
+  return ra < rb
+}
+
+function bestOfPairs(b: number[], rank: readonly number[]): number {
   let best = -1
   let bestCount = 0
   for (let i = 1; i < b.length; i += 2) {
     const id = b[i]!
     const c = b[i + 1]!
-    if (c > bestCount || (c === bestCount && c > 0 && id < best)) {
+    if (c > bestCount || (c === bestCount && c > 0 && before(id, best, rank))) {
       best = id
       bestCount = c
     }

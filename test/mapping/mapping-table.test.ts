@@ -259,7 +259,7 @@ test('busiestLbNear: most leases in the same /16 (or /32 for IPv6), else overall
   assert.is(t.busiestLbNear(A('2001:db8:ffff::1')), 3)
   t.remove(P('10.2.0.0/24'))
   t.remove(P('10.2.1.0/24'))
-  assert.is(t.busiestLbNear(A('192.0.2.1')), 0, 'tie between lb0 and lb1 goes to the lower id')
+  assert.is(t.busiestLbNear(A('192.0.2.1')), 0, 'tie between lb0 and lb1 goes to the name that sorts first')
   assert.is(new MappingTable().busiestLbNear(A('10.1.0.1')), null)
 })
 
@@ -395,6 +395,23 @@ test('the README example does what it says', () => {
   assert.is(t.busiestLbNear(A('192.0.2.1')), lb2)
   const e = t.lookupSubnet(A('127.0.1.0'), 24, now)!
   assert.equal([e.lbs[0], e.prefixLen], [lb2, 24])
+})
+
+test('two DNS-Bs that learnt the same LBs in other orders break ties alike (busiest, name order)', () => {
+  const names = ['lb3.example.', 'lb1.example.', 'lb2.example.']
+  const build = (order: string[]) => {
+    const t = new MappingTable()
+    for (const n of order) t.registerLb({name: n, addrs: ['127.0.2.1']})
+    // One lease each in 127.0/16: a three-way tie in the neighbourhood and overall.
+    names.forEach((n, i) => t.upsert(P(`127.0.${i + 1}.53/32`), t.lbIdOf(n), LATER))
+    const busiest = (a: string) => t.lb(t.busiestLbNear(A(a))!)!.name
+    return {near: busiest('127.0.9.9'), overall: busiest('10.9.9.9'), byName: t.lbsByName().map((lb) => lb.name)}
+  }
+  const one = build(names)
+  const other = build([...names].reverse())
+  assert.equal(one, other)
+  assert.is(one.near, 'lb1.example.')
+  assert.equal(one.byName, ['lb1.example.', 'lb2.example.', 'lb3.example.'])
 })
 
 test.run()

@@ -332,8 +332,8 @@ export class ReferralHandler implements Handler {
       const id = ids[i]!
       if (id !== not && store.lbAlive(id, now)) return id
     }
-    // Any other live DNS-LB (registration order): two NS let resolvers fail over (interop README).
-    for (const lb of store.table.lbs()) if (lb.id !== not && store.lbAlive(lb.id, now)) return lb.id
+    // Any other live DNS-LB, by name (so every DNS-B picks the same): two NS let resolvers fail over (interop README).
+    for (const lb of store.table.lbsByName()) if (lb.id !== not && store.lbAlive(lb.id, now)) return lb.id
     return -1
   }
 
