@@ -65,7 +65,7 @@ export function enableCompileCache(file = defaultCacheFile()): void {
     const mod = this
     const require = Object.assign((id: string) => mod.require(id), {
       resolve: (request: string, options?: unknown) => M._resolveFilename(request, mod, false, options),
-      main: require_main(),
+      main: (process as {mainModule?: unknown}).mainModule,
       extensions: M._extensions,
       cache: M._cache,
     })
@@ -75,10 +75,6 @@ export function enableCompileCache(file = defaultCacheFile()): void {
   process.once('exit', () => {
     if (fresh.size > 0) writeCache(file, cached, fresh)
   })
-}
-
-function require_main(): unknown {
-  return (process as unknown as {mainModule?: unknown}).mainModule
 }
 
 /** Format: repeated [20-byte key][u32 length][cached data]. A missing, foreign or damaged file is an empty cache. */
