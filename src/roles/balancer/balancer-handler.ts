@@ -6,6 +6,8 @@ import {isSubdomain} from '../../dns/wire/name.js'
 import {PreparedAnswer} from '../../dns/response.js'
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
 import type {AnswerSet} from './balancer-answers.js'
+import {isRelayed} from './second-ns-relay.js'
+import type {SecondNsRelay} from './second-ns-relay.js'
 
 /** Where the explanation comes from: computed when asked (rarely), never on the answer path. */
 export interface ExplainSource {
@@ -20,6 +22,7 @@ export class BalancerHandler implements Handler {
   private explainName: string
   private home: string | null = null
   private foreignDelayMs = 0
+  private relay: SecondNsRelay | null = null
 
   constructor(private answers: AnswerSet, private readonly explainer: ExplainSource, private readonly metrics?: RoleMetrics) {
     this.explainName = `_explain.${answers.inputs.origin}`
@@ -37,6 +40,11 @@ export class BalancerHandler implements Handler {
     this.foreignDelayMs = foreignDelayMs
   }
 
+  /** Answers resolvers referred to another DNS-LB with that one's choice (null: always answer our own). */
+  setRelay(relay: SecondNsRelay | null): void {
+    this.relay = relay
+  }
+
   /** The answers in force (for tests and explain). */
   get current(): AnswerSet {
     return this.answers
@@ -49,15 +57,36 @@ export class BalancerHandler implements Handler {
       const hit = this.answers.get(q.qtype, q.qname)
       if (hit) {
         this.metrics?.countQuery(qtypeLabel(q.qtype), rcodeName(hit.rcode))
-        if (this.foreignDelayMs && req.client.address !== this.home) {
-          setTimeout(() => w.prepared(hit), this.foreignDelayMs)
-          return
-        }
+        if ((this.relay || this.foreignDelayMs) && req.client.address !== this.home) return this.answerForeign(req, w, hit)
         return w.prepared(hit)
       }
     }
     if (this.metrics) return this.counted(req, w, this.metrics)
     this.answer(req, w)
+  }
+
+  /**
+   * A client other than this DNS-LB's own resolver: at the apex, perhaps a resolver DNS-B refers elsewhere that
+   * tried this DNS-LB as its second NS (second-ns-relay.ts); and in the lab, a client across the simulated distance.
+   */
+  private answerForeign(req: Request, w: ResponseWriter, hit: PreparedAnswer): void {
+    const q = req.query
+    // Another DNS-LB relaying: its own resolver-facing delay already applies, and it must not be relayed again.
+    if (isRelayed(q.edns)) return w.prepared(hit)
+    const delay = this.foreignDelayMs
+    const relay = this.relay
+    if (!relay || (q.qtype !== RRType.A && q.qtype !== RRType.AAAA) || q.qname !== this.answers.inputs.origin) {
+      if (delay) setTimeout(() => w.prepared(hit), delay)
+      else w.prepared(hit)
+      return
+    }
+    const started = Date.now()
+    void relay.answer(req.client.address, q.qtype).then((records) => {
+      const send = () => (records ? w.reply({rcode: Rcode.NOERROR, aa: true, answer: records}) : w.prepared(hit))
+      const wait = delay - (Date.now() - started)
+      if (wait > 0) setTimeout(send, wait)
+      else send()
+    })
   }
 
   // Off the hot path, counting wraps the writer: the rcode is whatever the answer carried.

@@ -24,6 +24,7 @@ import {explainStrings} from './explain-text.js'
 import {loadMeasurements, measurementsJSON, saveMeasurements} from './measurement-file.js'
 import {ProblemLog} from './problem-log.js'
 import {RttMedianFilter} from './rtt-median-filter.js'
+import {SecondNsRelay} from './second-ns-relay.js'
 import type {LogFn} from './problem-log.js'
 
 /** How to build a DNS-LB. */
@@ -105,6 +106,7 @@ export class DnsLoadBalancer {
     this.selection = this.runSelect()
     const answers = new AnswerSet(this.answerInputs(this.selection))
     this.handler = new BalancerHandler(answers, {allows: (a) => this.allow.allows(a), explain: () => this.explain()}, o.metrics?.forRole('lb'))
+    this.handler.setRelay(this.secondNsRelay())
   }
 
   /** Builds the DNS-LB from its state and its persisted measurements (read here; nothing is sent yet). */
@@ -180,6 +182,7 @@ export class DnsLoadBalancer {
         this.startPoolWatcher()
       }
     }
+    if (changed((s) => [s.dnsb, s.label, s.zone, s.probe.source])) this.handler.setRelay(this.secondNsRelay())
     if (changed((s) => [s.dnsb, s.isp, s.discoveryInterval, s.label]) && this.active) {
       this.track(this.registrar?.stop())
       this.registrar = null
@@ -449,6 +452,28 @@ export class DnsLoadBalancer {
       count: (operation, ok) => this.o.metrics?.registrations.inc({result: ok ? 'ok' : 'error', reason: operation}),
     })
     this.registrar.start()
+  }
+
+  /**
+   * With DNS-B referring resolvers (mode referral), a resolver that asks this DNS-LB as its second NS gets its own
+   * DNS-LB's choice (second-ns-relay.ts). Other DNS-LBs are asked on this one's port, as resolvers ask them all on
+   * one; with no fixed port (0, tests) there is no relay.
+   */
+  private secondNsRelay(): SecondNsRelay | null {
+    const s = this.state
+    const port = this.o.listen.length ? parseListen(this.o.listen[0]!).port : 0
+    if (!s.dnsb || s.dnsb.mode !== 'referral' || port === 0) return null
+    const source = probeSource(s, this.o.listen)
+    const own = ownAddresses(this.o.listen, source)
+    return new SecondNsRelay({
+      dnsb: {addresses: s.dnsb.addresses, port: s.dnsb.port},
+      zone: s.zone,
+      self: `${s.label}.${s.zone}`,
+      selfAddresses: [...own.A, ...own.AAAA],
+      port,
+      source: source ?? undefined,
+      problems: this.problems,
+    })
   }
 
   private pushedMeasurements(): PushedMeasurement[] {

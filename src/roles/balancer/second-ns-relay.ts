@@ -1,0 +1,208 @@
+// A DNS-LB asked by a resolver that DNS-B refers to another DNS-LB answers with that DNS-LB's choice.
+//
+// DNS-B names two DNS-LBs in each referral: the resolver's own and a second one for failover. Resolvers do not
+// only use the second when the first is silent: BIND sends one query to every NS address it has not timed yet
+// (a new address starts with a random 1-32 µs SRTT, so it wins once), and unbound picks at random among the NS
+// within 400 ms of the fastest until it has RTTs. Answered with the second DNS-LB's own choice (the server
+// nearest to *it*), that resolver's clients would be sent across the network for one answer TTL.
+//
+// So for such a query this DNS-LB asks DNS-B which DNS-LB the resolver is referred to (EDNS Client Subnet with the
+// resolver's address, RFC 7871: the same lookup DNS-B makes for the resolver itself), and when DNS-B names another
+// DNS-LB first and this one second, relays the question to it and answers with its records. When that DNS-LB does
+// not answer within `timeoutMs` (it is down: the reason a resolver fails over), this DNS-LB answers with its own
+// choice and does not ask it again for `downMs`. Relayed queries carry a private EDNS option and are never
+// relayed again, so two DNS-LBs that disagree cannot loop. Off the query path: only queries from addresses other
+// than this DNS-LB's own resolver come here, and every lookup and answer is cached and bounded.
+import net from 'node:net'
+import {buildQuery, exchange} from '../../dns/client.js'
+import {Flag, Rcode, RRType} from '../../dns/wire/constants.js'
+import type {Edns} from '../../dns/wire/edns.js'
+import type {Message} from '../../dns/wire/reader.js'
+import type {RR} from '../../dns/wire/writer.js'
+import {ipv4Bytes, ipv6Bytes} from '../../dns/wire/writer.js'
+import type {ProblemLog} from './problem-log.js'
+
+/** EDNS option code marking a query one DNS-LB relays to another (RFC 6891 §9: 65001-65534, local use). */
+export const RELAYED_OPTION_CODE = 65_053
+const RELAYED_OPTION = Buffer.from([RELAYED_OPTION_CODE >> 8, RELAYED_OPTION_CODE & 0xff, 0, 0])
+
+/** True when a query was relayed by another DNS-LB: answer it with this DNS-LB's own choice. */
+export function isRelayed(edns: Edns | null): boolean {
+  if (!edns) return false
+  for (const o of edns.options) if (o.code === RELAYED_OPTION_CODE) return true
+  return false
+}
+
+export interface SecondNsRelayOptions {
+  /** DNS-B servers to ask (in order; the last one that answered is asked first). */
+  dnsb: {addresses: string[]; port: number}
+  /** This DNS-LB's zone: the load-balanced name DNS-B refers. */
+  zone: string
+  /** This DNS-LB's NS name in DNS-B's referrals (`<label>.<zone>`). */
+  self: string
+  /** This DNS-LB's own addresses: never relayed to. */
+  selfAddresses: string[]
+  /** The DNS port other DNS-LBs serve on (the same as this one's: resolvers reach them all on one port). */
+  port: number
+  /** Where relays and lookups are sent from (this DNS-LB's address). */
+  source?: string
+  /** How long to wait for DNS-B or the other DNS-LB (default 300 ms: well inside a resolver's 800 ms retry). */
+  timeoutMs?: number
+  /** How long a DNS-LB that did not answer is left alone (default 10 s). */
+  downMs?: number
+  problems: ProblemLog
+  now?: () => number
+}
+
+/** Where DNS-B refers one resolver, as far as this DNS-LB needs it: the DNS-LB to relay to, or null (answer yourself). */
+interface Home {
+  address: string | null
+  until: number
+}
+
+interface CachedAnswer {
+  records: RR[]
+  until: number
+}
+
+/** Cache bounds: spoofed sources must not grow memory or flood DNS-B. */
+const MAX_HOMES = 10_000
+const MAX_LOOKUPS_IN_FLIGHT = 64
+/** How long "DNS-B did not say" is remembered, so a DNS-B outage costs one timeout per resolver per period. */
+const UNKNOWN_HOME_MS = 5_000
+const MAX_HOME_MS = 60_000
+
+export class SecondNsRelay {
+  private readonly homes = new Map<string, Home>()
+  private readonly lookups = new Map<string, Promise<string | null>>()
+  private readonly answers = new Map<string, CachedAnswer>()
+  private readonly relays = new Map<string, Promise<RR[] | null>>()
+  private readonly down = new Map<string, number>()
+  private readonly timeoutMs: number
+  private readonly downMs: number
+  private readonly now: () => number
+  private readonly zoneLower: string
+  private readonly selfLower: string
+  private preferredB = 0
+
+  constructor(private readonly o: SecondNsRelayOptions) {
+    this.timeoutMs = o.timeoutMs ?? 300
+    this.downMs = o.downMs ?? 10_000
+    this.now = o.now ?? Date.now
+    this.zoneLower = o.zone.toLowerCase()
+    this.selfLower = o.self.toLowerCase()
+  }
+
+  /**
+   * The records to answer `client`'s apex query of type `qtype` with: those of the DNS-LB DNS-B refers `client`
+   * to, when this DNS-LB is only its second NS and that one answers; otherwise null (answer with your own choice).
+   * Never rejects.
+   */
+  async answer(client: string, qtype: number): Promise<RR[] | null> {
+    try {
+      const home = await this.homeOf(client)
+      return home === null ? null : await this.relay(home, qtype)
+    } catch {
+      return null
+    }
+  }
+
+  // ---- which DNS-LB DNS-B refers the resolver to -----------------------------------------------------
+
+  private homeOf(client: string): Promise<string | null> | string | null {
+    const cached = this.homes.get(client)
+    if (cached && cached.until > this.now()) return cached.address
+    const pending = this.lookups.get(client)
+    if (pending) return pending
+    if (this.lookups.size >= MAX_LOOKUPS_IN_FLIGHT) return null
+    const p = this.lookup(client).then((home) => {
+      this.remember(client, home)
+      return home.address
+    }).finally(() => this.lookups.delete(client))
+    this.lookups.set(client, p)
+    return p
+  }
+
+  private remember(client: string, home: Home): void {
+    this.homes.delete(client)
+    if (this.homes.size >= MAX_HOMES) this.homes.delete(this.homes.keys().next().value!)
+    this.homes.set(client, home)
+  }
+
+  private async lookup(client: string): Promise<Home> {
+    const v4 = net.isIPv4(client)
+    const ecs = {family: (v4 ? 4 : 6) as 4 | 6, sourceLen: v4 ? 32 : 128, scopeLen: 0, address: v4 ? ipv4Bytes(client) : ipv6Bytes(client)}
+    const query = () => buildQuery(this.o.zone, RRType.A, {rd: false, edns: {ecs}})
+    const bs = this.o.dnsb.addresses
+    for (let i = 0; i < bs.length; i++) {
+      const k = (this.preferredB + i) % bs.length
+      try {
+        const r = await exchange(bs[k]!, query(), {port: this.o.dnsb.port, source: this.o.source, timeoutMs: this.timeoutMs})
+        this.preferredB = k
+        this.o.problems.ok('relay-dnsb', 'second-NS relay: DNS-B answers again')
+        return this.fromReferral(r.message)
+      } catch {
+        continue
+      }
+    }
+    this.o.problems.fail('relay-dnsb', `second-NS relay: no DNS-B (${bs.join(', ')}) answered within ${this.timeoutMs} ms; resolvers that reach this DNS-LB get its own choice`)
+    return {address: null, until: this.now() + UNKNOWN_HOME_MS}
+  }
+
+  /** Reads DNS-B's referral: relay only when it used the subnet and names another DNS-LB first and this one after. */
+  private fromReferral(m: Message): Home {
+    const now = this.now()
+    const own: Home = {address: null, until: now + UNKNOWN_HOME_MS}
+    // Without ECS in the reply DNS-B chose for this DNS-LB's own address, which says nothing about the resolver.
+    if (m.rcode !== Rcode.NOERROR || !m.edns?.ecs) return own
+    const ns = m.authorities.filter((r) => r.type === RRType.NS && r.name.toLowerCase() === this.zoneLower)
+    if (ns.length === 0) return own // DNS-B answered itself (direct mode) or has no DNS-LB
+    const until = now + Math.min(MAX_HOME_MS, Math.max(1, ...ns.map((r) => r.ttl)) * 1000)
+    const names = ns.map((r) => String(r.data).toLowerCase())
+    // This DNS-LB first: it is the resolver's own. Not named at all: the query came some other way (a person
+    // with dig, an old referral); either way this DNS-LB's own answer is what was asked for.
+    if (names[0] === this.selfLower || !names.includes(this.selfLower)) return {address: null, until}
+    const glue = m.additionals.find((r) => (r.type === RRType.A || r.type === RRType.AAAA) && r.name.toLowerCase() === names[0])
+    const address = glue ? String(glue.data) : null
+    if (!address || this.o.selfAddresses.includes(address)) return {address: null, until}
+    return {address, until}
+  }
+
+  // ---- asking that DNS-LB ------------------------------------------------------------------------------
+
+  private relay(home: string, qtype: number): Promise<RR[] | null> | RR[] | null {
+    const now = this.now()
+    if ((this.down.get(home) ?? 0) > now) return null
+    const key = `${home}|${qtype}`
+    const cached = this.answers.get(key)
+    if (cached && cached.until > now) return cached.records
+    const pending = this.relays.get(key)
+    if (pending) return pending
+    const p = this.ask(home, qtype).finally(() => this.relays.delete(key))
+    this.relays.set(key, p)
+    return p
+  }
+
+  private async ask(home: string, qtype: number): Promise<RR[] | null> {
+    const query = buildQuery(this.o.zone, qtype, {rd: false, edns: {options: [RELAYED_OPTION]}})
+    let m: Message
+    try {
+      m = (await exchange(home, query, {port: this.o.port, source: this.o.source, timeoutMs: this.timeoutMs})).message
+    } catch {
+      this.down.set(home, this.now() + this.downMs)
+      this.o.problems.fail(`relay-${home}`, `second-NS relay: DNS-LB ${home} did not answer within ${this.timeoutMs} ms; its resolvers get this DNS-LB's own choice for ${this.downMs / 1000} s`)
+      return null
+    }
+    this.down.delete(home)
+    this.o.problems.ok(`relay-${home}`, `second-NS relay: DNS-LB ${home} answers again`)
+    if (m.rcode !== Rcode.NOERROR || !(m.header.flags & Flag.AA)) return null
+    const records: RR[] = m.answers
+      .filter((r) => r.type === qtype && r.name.toLowerCase() === this.zoneLower)
+      .map((r) => ({name: this.o.zone, type: r.type, ttl: r.ttl, data: String(r.data)}))
+    if (records.length === 0) return null
+    const ttl = Math.min(...records.map((r) => r.ttl))
+    if (this.answers.size >= MAX_HOMES) this.answers.clear()
+    this.answers.set(`${home}|${qtype}`, {records, until: this.now() + ttl * 1000})
+    return records
+  }
+}

@@ -1,0 +1,112 @@
+// A resolver that tries its second NS (BIND does once per new NS address; unbound at random until it has RTTs)
+// must still get its own DNS-LB's choice: the second DNS-LB asks DNS-B where the resolver is referred, relays to
+// that DNS-LB, and answers itself only when that one is silent. Real DNS-B, two DNS-LBs on one port, over the wire.
+// glb-test-timeout: 60
+import {test} from 'uvu'
+import * as assert from 'uvu/assert'
+import dgram from 'node:dgram'
+import {join} from 'node:path'
+import {buildQuery, exchange} from '../../../src/dns/client.js'
+import {RRType} from '../../../src/dns/wire/constants.js'
+import {register} from '../../../src/registration/index.js'
+import {RELAYED_OPTION_CODE} from '../../../src/roles/balancer/second-ns-relay.js'
+import {KEY, SECRET, runDnsB, type DnsBLab} from '../referral/dns-b-lab.js'
+import {lbState, startLb, tempDir, ZONE, type RunningLb} from './balancer-fixture.js'
+
+const B = '127.0.56.20'
+const LB1 = '127.0.56.1'
+const LB2 = '127.0.56.2'
+const ISP1 = '127.0.56.53' // referred to lb1 first, lb2 second
+const ISP2 = '127.0.56.54' // referred to lb2 first, lb1 second
+const SERVER1 = '127.0.56.11' // lb1's only server
+const SERVER2 = '127.0.56.12' // lb2's only server
+// The DNS-LBs share a port (resolvers reach every DNS-LB on one); a fixed one, on addresses no other test uses.
+const PORT = 25_356
+
+let dnsb: DnsBLab
+let tmp: ReturnType<typeof tempDir>
+const lbs: RunningLb[] = []
+const logs: string[] = []
+
+async function startPop(address: string, label: string, server: string): Promise<RunningLb> {
+  const lb = await startLb({
+    address, port: PORT, start: false, // no probing: a pool of one server is the answer from the first moment
+    state: lbState({
+      label, ttl: 1,
+      pool: {servers: [{address: server}]},
+      isp: {resolver: B, port: dnsb.port},
+      dnsb: {addresses: [B], port: dnsb.port, zone: 'glb.example.test.', key: {name: 'glb-lab.', algorithm: 'hmac-sha256', secret: SECRET}, lease: 300},
+    }),
+    stateFile: join(tmp.dir, `${label}.json`),
+    log: (_l, m) => logs.push(`${label}: ${m}`),
+  })
+  lbs.push(lb)
+  return lb
+}
+
+/** What `source` gets for the load-balanced name from the DNS-LB at `lb`, and how long it took. */
+async function ask(lb: string, source: string, o: {relayed?: boolean} = {}): Promise<{addrs: string[]; ms: number}> {
+  const options = o.relayed ? [Buffer.from([RELAYED_OPTION_CODE >> 8, RELAYED_OPTION_CODE & 0xff, 0, 0])] : []
+  const started = performance.now()
+  const r = await exchange(lb, buildQuery(ZONE, RRType.A, {edns: {options}}), {port: PORT, source, timeoutMs: 3000})
+  return {addrs: r.message.answers.filter((a) => a.type === RRType.A).map((a) => String(a.data)), ms: performance.now() - started}
+}
+
+test.before(async () => {
+  tmp = tempDir()
+  dnsb = await runDnsB({
+    zone: 'glb.example.test.', ns: [{name: 'b1.glb.example.test.', address: B}], names: ['www'],
+    keys: [{name: 'glb-lab.', secret: SECRET}],
+  }, {address: B})
+  for (const [isp, label, addr] of [[ISP1, 'lb1', LB1], [ISP2, 'lb2', LB2]] as const) {
+    const [out] = await register({bs: [{address: B, port: dnsb.port}], zone: 'glb.example.test.', key: KEY, lb: {label, addrs: [addr]}, isp, ttl: 300, timeoutMs: 2000})
+    if (!out?.ok) throw new Error(`registration of ${isp} -> ${label} failed: ${out?.message}`)
+  }
+  await startPop(LB1, 'lb1', SERVER1)
+  await startPop(LB2, 'lb2', SERVER2)
+})
+
+test.after(async () => {
+  await Promise.allSettled(lbs.map((l) => l.close()))
+  await dnsb?.close()
+  tmp?.done()
+})
+
+test('DNS-B refers ISP 2 to lb2 first and lb1 second (the set-up the relay is for)', async () => {
+  const r = await exchange(B, buildQuery('www.glb.example.test.', RRType.A, {rd: false}), {port: dnsb.port, source: ISP2})
+  assert.equal(r.message.authorities.filter((x) => x.type === RRType.NS).map((x) => String(x.data)), [`lb2.${ZONE}`, `lb1.${ZONE}`])
+})
+
+test('a resolver asking its second NS gets its own DNS-LB\'s choice; its own resolver gets the local one', async () => {
+  assert.equal((await ask(LB1, ISP2)).addrs, [SERVER2], 'ISP 2 at lb1 (its second NS) gets lb2\'s server')
+  assert.equal((await ask(LB2, ISP1)).addrs, [SERVER1], 'ISP 1 at lb2 gets lb1\'s server')
+  assert.equal((await ask(LB1, ISP1)).addrs, [SERVER1], 'ISP 1 at lb1 (its own) gets lb1\'s server')
+  assert.equal((await ask(LB2, ISP2)).addrs, [SERVER2])
+})
+
+test('a relayed query is answered with the DNS-LB\'s own choice, never relayed again', async () => {
+  assert.equal((await ask(LB1, ISP2, {relayed: true})).addrs, [SERVER1])
+})
+
+test('when the resolver\'s own DNS-LB is silent, the second NS answers its own choice, within the relay timeout', async () => {
+  await new Promise((r) => setTimeout(r, 1100)) // the relayed answer (TTL 1) expires
+  const lb2 = lbs[1]!
+  await lb2.close()
+  // lb2's address now takes queries and never answers, as a frozen process would.
+  const silent = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => silent.bind(PORT, LB2, resolve))
+  try {
+    const first = await ask(LB1, ISP2)
+    assert.equal(first.addrs, [SERVER1], 'lb1 answers its own choice')
+    assert.ok(first.ms < 1000, `answered in ${first.ms.toFixed(0)} ms`)
+    const again = await ask(LB1, ISP2)
+    assert.equal(again.addrs, [SERVER1])
+    assert.ok(again.ms < 100, `the silent DNS-LB is not waited for again: ${again.ms.toFixed(0)} ms`)
+    assert.ok(logs.some((l) => l.startsWith('lb1: ') && l.includes(`DNS-LB ${LB2} did not answer`)), `logged once: ${logs.join(' | ')}`)
+    assert.is(logs.filter((l) => l.includes(`DNS-LB ${LB2} did not answer`)).length, 1, 'logged once, not per query')
+  } finally {
+    silent.close()
+  }
+})
+
+test.run()
