@@ -51,7 +51,7 @@ export async function measure(targets: ProbeTarget[], prober: Prober, opts: Meas
       if (opts.signal?.aborted) break
       samples.push(sample)
       opts.onSample?.(target, sample)
-      if (i + 1 < opts.count) await sleep(opts.intervalMs - (performance.now() - began), opts.signal)
+      if (i + 1 < opts.count) await sleepUntil(began + opts.intervalMs, opts.signal)
     }
     return summarize(target, prober.method, samples)
   }
@@ -80,6 +80,16 @@ export function summarize(target: ProbeTarget, method: string, samples: Sample[]
     medianMs: n ? round(n % 2 ? rtts[(n - 1) / 2]! : (rtts[n / 2 - 1]! + rtts[n / 2]!) / 2) : null,
     maxMs: n ? rtts[n - 1]! : null,
     errors,
+  }
+}
+
+/**
+ * Sleeps until performance.now() reaches `until`. A timer counts from the event loop's cached clock, which lags
+ * the real one by however long the current tick has run, so one setTimeout can wake early: check and sleep again.
+ */
+async function sleepUntil(until: number, signal?: AbortSignal): Promise<void> {
+  for (let left = until - performance.now(); left > 0 && !signal?.aborted; left = until - performance.now()) {
+    await sleep(Math.ceil(left), signal)
   }
 }
 
