@@ -34,7 +34,7 @@ export function isRelayed(edns: Edns | null): boolean {
 }
 
 export interface SecondNsRelayOptions {
-  /** DNS-B servers to ask (in order; the last one that answered is asked first). */
+  /** DNS-B servers to ask (all at once; the first reply is used). */
   dnsb: {addresses: string[]; port: number}
   /** This DNS-LB's zone: the load-balanced name DNS-B refers. */
   zone: string
@@ -46,7 +46,11 @@ export interface SecondNsRelayOptions {
   port: number
   /** Where relays and lookups are sent from (this DNS-LB's address). */
   source?: string
-  /** How long to wait for DNS-B or the other DNS-LB (default 300 ms: well inside a resolver's 800 ms retry). */
+  /**
+   * The longest wait for DNS-B or the other DNS-LB (default 300 ms: well inside BIND's 800 ms retry). A DNS-LB
+   * that answered before is waited for 4 x its smoothed RTT + 10 ms (at least 50 ms) instead: a resolver comes
+   * here when its own DNS-LB is silent, and must not wait for it twice.
+   */
   timeoutMs?: number
   /** How long a DNS-LB that did not answer is left alone (default 10 s). */
   downMs?: number
@@ -71,6 +75,7 @@ const MAX_LOOKUPS_IN_FLIGHT = 64
 /** How long "DNS-B did not say" is remembered, so a DNS-B outage costs one timeout per resolver per period. */
 const UNKNOWN_HOME_MS = 5_000
 const MAX_HOME_MS = 60_000
+const MIN_RELAY_TIMEOUT_MS = 50
 
 export class SecondNsRelay {
   private readonly homes = new Map<string, Home>()
@@ -83,7 +88,8 @@ export class SecondNsRelay {
   private readonly now: () => number
   private readonly zoneLower: string
   private readonly selfLower: string
-  private preferredB = 0
+  /** Smoothed RTT of each DNS-LB relayed to (ms): how long to wait for it next time. */
+  private readonly srtt = new Map<string, number>()
 
   constructor(private readonly o: SecondNsRelayOptions) {
     this.timeoutMs = o.timeoutMs ?? 300
@@ -132,21 +138,16 @@ export class SecondNsRelay {
   private async lookup(client: string): Promise<Home> {
     const v4 = net.isIPv4(client)
     const ecs = {family: (v4 ? 4 : 6) as 4 | 6, sourceLen: v4 ? 32 : 128, scopeLen: 0, address: v4 ? ipv4Bytes(client) : ipv6Bytes(client)}
-    const query = () => buildQuery(this.o.zone, RRType.A, {rd: false, edns: {ecs}})
     const bs = this.o.dnsb.addresses
-    for (let i = 0; i < bs.length; i++) {
-      const k = (this.preferredB + i) % bs.length
-      try {
-        const r = await exchange(bs[k]!, query(), {port: this.o.dnsb.port, source: this.o.source, timeoutMs: this.timeoutMs})
-        this.preferredB = k
-        this.o.problems.ok('relay-dnsb', 'second-NS relay: DNS-B answers again')
-        return this.fromReferral(r.message)
-      } catch {
-        continue
-      }
+    // Every DNS-B at once, the first reply wins: a dead DNS-B must not add its timeout to a resolver's failover.
+    try {
+      const r = await Promise.any(bs.map((b) => exchange(b, buildQuery(this.o.zone, RRType.A, {rd: false, edns: {ecs}}), {port: this.o.dnsb.port, source: this.o.source, timeoutMs: this.timeoutMs})))
+      this.o.problems.ok('relay-dnsb', 'second-NS relay: DNS-B answers again')
+      return this.fromReferral(r.message)
+    } catch {
+      this.o.problems.fail('relay-dnsb', `second-NS relay: no DNS-B (${bs.join(', ')}) answered within ${this.timeoutMs} ms; resolvers that reach this DNS-LB get its own choice`)
+      return {address: null, until: this.now() + UNKNOWN_HOME_MS}
     }
-    this.o.problems.fail('relay-dnsb', `second-NS relay: no DNS-B (${bs.join(', ')}) answered within ${this.timeoutMs} ms; resolvers that reach this DNS-LB get its own choice`)
-    return {address: null, until: this.now() + UNKNOWN_HOME_MS}
   }
 
   /** Reads DNS-B's referral: relay only when it used the subnet and names another DNS-LB first and this one after. */
@@ -185,12 +186,17 @@ export class SecondNsRelay {
 
   private async ask(home: string, qtype: number): Promise<RR[] | null> {
     const query = buildQuery(this.o.zone, qtype, {rd: false, edns: {options: [RELAYED_OPTION]}})
+    const srtt = this.srtt.get(home)
+    const timeoutMs = srtt === undefined ? this.timeoutMs : Math.min(this.timeoutMs, Math.max(MIN_RELAY_TIMEOUT_MS, 4 * srtt + 10))
     let m: Message
     try {
-      m = (await exchange(home, query, {port: this.o.port, source: this.o.source, timeoutMs: this.timeoutMs})).message
+      const r = await exchange(home, query, {port: this.o.port, source: this.o.source, timeoutMs})
+      m = r.message
+      if (this.srtt.size >= MAX_HOMES) this.srtt.clear()
+      this.srtt.set(home, srtt === undefined ? r.rttMs : 0.75 * srtt + 0.25 * r.rttMs)
     } catch {
       this.down.set(home, this.now() + this.downMs)
-      this.o.problems.fail(`relay-${home}`, `second-NS relay: DNS-LB ${home} did not answer within ${this.timeoutMs} ms; its resolvers get this DNS-LB's own choice for ${this.downMs / 1000} s`)
+      this.o.problems.fail(`relay-${home}`, `second-NS relay: DNS-LB ${home} did not answer within ${Math.round(timeoutMs)} ms; its resolvers get this DNS-LB's own choice for ${this.downMs / 1000} s`)
       return null
     }
     this.down.delete(home)
