@@ -44,6 +44,8 @@ export interface GlbMetrics {
   registrations: Counter<'result' | 'reason'>
   cacheHits: Counter
   cacheMisses: Counter
+  /** DNS-LB answers to resolvers DNS-B refers to another DNS-LB first: "relayed" from it, or "own" when it was silent. */
+  secondNsAnswers: Counter<'answer'>
   /** Hot-path helpers bound to `role` (cached: the same object for the same role). */
   forRole(role: string): RoleMetrics
   /** A pre-bound handle on one of this registry's counters for one label set (cached per label set). */
@@ -107,6 +109,7 @@ export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
   const registrations = counter('registrations_total', 'Registration attempts, by result and reason.', ['result', 'reason'] as const)
   const cacheHits = counter('cache_hits_total', 'Cache lookups answered from the cache.')
   const cacheMisses = counter('cache_misses_total', 'Cache lookups that missed.')
+  const secondNsAnswers = counter('second_ns_answers_total', 'DNS-LB answers to resolvers that DNS-B refers to another DNS-LB first: relayed from that DNS-LB, or this one\'s own when that one was silent.', ['answer'] as const)
 
   function hot<L extends string>(c: Counter<L>, labels: Partial<Record<L, string>> = {}): HotCounter {
     let slots = pending.get(c as Counter<string>)
@@ -149,7 +152,7 @@ export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
   }
 
   return {
-    registry, dnsQueries, dnsAnswerSeconds, probeRttSeconds, probeUp, probeLoss, mappings, leases, registrations, cacheHits, cacheMisses,
+    registry, dnsQueries, dnsAnswerSeconds, probeRttSeconds, probeUp, probeLoss, mappings, leases, registrations, cacheHits, cacheMisses, secondNsAnswers,
     forRole, hot, beforeScrape: (fn) => { hooks.push(fn) },
   }
 }

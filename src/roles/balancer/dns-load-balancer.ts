@@ -473,6 +473,7 @@ export class DnsLoadBalancer {
       port,
       source: source ?? undefined,
       problems: this.problems,
+      count: this.o.metrics ? (answer) => this.o.metrics!.secondNsAnswers.inc({answer}) : undefined,
     })
   }
 

@@ -55,6 +55,8 @@ export interface SecondNsRelayOptions {
   /** How long a DNS-LB that did not answer is left alone (default 10 s). */
   downMs?: number
   problems: ProblemLog
+  /** Counts the answers to resolvers this DNS-LB is the second NS of: relayed, or its own (that DNS-LB was silent). */
+  count?: (answer: 'relayed' | 'own') => void
   now?: () => number
 }
 
@@ -107,7 +109,10 @@ export class SecondNsRelay {
   async answer(client: string, qtype: number): Promise<RR[] | null> {
     try {
       const home = await this.homeOf(client)
-      return home === null ? null : await this.relay(home, qtype)
+      if (home === null) return null
+      const records = await this.relay(home, qtype)
+      this.o.count?.(records ? 'relayed' : 'own')
+      return records
     } catch {
       return null
     }
@@ -178,7 +183,8 @@ export class SecondNsRelay {
     if ((this.down.get(home) ?? 0) > now) return null
     const key = `${home}|${qtype}`
     const cached = this.answers.get(key)
-    if (cached && cached.until > now) return cached.records
+    // With the TTL left, as a cache would: a relayed answer must not outlive the one the other DNS-LB gave.
+    if (cached && cached.until - now >= 1000) return cached.records.map((r) => ({...r, ttl: Math.floor((cached.until - now) / 1000)}))
     const pending = this.relays.get(key)
     if (pending) return pending
     const p = this.ask(home, qtype).finally(() => this.relays.delete(key))

@@ -48,6 +48,7 @@ export async function startLb(o: {
   start?: boolean
   registrationClient?: BalancerOptions['registrationClient']
   log?: (level: string, message: string) => void
+  metrics?: BalancerOptions['metrics']
 }): Promise<RunningLb> {
   const changes: RunningLb['changes'] = []
   const lb = await DnsLoadBalancer.create({
@@ -56,6 +57,7 @@ export async function startLb(o: {
     listen: [`${o.address}:${o.port ?? 0}`],
     log: o.log ?? (() => {}),
     registrationClient: o.registrationClient,
+    metrics: o.metrics,
     onAnswerChange: (a) => changes.push({at: performance.now(), A: a.A, AAAA: a.AAAA}),
   })
   let server: DnsServer

@@ -8,6 +8,7 @@ import dgram from 'node:dgram'
 import {join} from 'node:path'
 import {buildQuery, exchange} from '../../../src/dns/client.js'
 import {RRType} from '../../../src/dns/wire/constants.js'
+import {createMetrics} from '../../../src/observe/metrics.js'
 import {register} from '../../../src/registration/index.js'
 import {RELAYED_OPTION_CODE} from '../../../src/roles/balancer/second-ns-relay.js'
 import {KEY, SECRET, runDnsB, type DnsBLab} from '../referral/dns-b-lab.js'
@@ -29,29 +30,32 @@ let deadB: dgram.Socket
 let tmp: ReturnType<typeof tempDir>
 const lbs: RunningLb[] = []
 const logs: string[] = []
+const lb1Metrics = createMetrics({processMetrics: false})
 
 async function startPop(address: string, label: string, server: string): Promise<RunningLb> {
   const lb = await startLb({
     address, port: PORT, start: false, // no probing: a pool of one server is the answer from the first moment
     state: lbState({
-      label, ttl: 1,
+      label, ttl: 3,
       pool: {servers: [{address: server}]},
       isp: {resolver: B, port: dnsb.port},
       dnsb: {addresses: [DEAD_B, B], port: dnsb.port, zone: 'glb.example.test.', key: {name: 'glb-lab.', algorithm: 'hmac-sha256', secret: SECRET}, lease: 300},
     }),
     stateFile: join(tmp.dir, `${label}.json`),
     log: (_l, m) => logs.push(`${label}: ${m}`),
+    metrics: label === 'lb1' ? lb1Metrics : undefined,
   })
   lbs.push(lb)
   return lb
 }
 
 /** What `source` gets for the load-balanced name from the DNS-LB at `lb`, and how long it took. */
-async function ask(lb: string, source: string, o: {relayed?: boolean} = {}): Promise<{addrs: string[]; ms: number}> {
+async function ask(lb: string, source: string, o: {relayed?: boolean} = {}): Promise<{addrs: string[]; ttl: number; ms: number}> {
   const options = o.relayed ? [Buffer.from([RELAYED_OPTION_CODE >> 8, RELAYED_OPTION_CODE & 0xff, 0, 0])] : []
   const started = performance.now()
   const r = await exchange(lb, buildQuery(ZONE, RRType.A, {edns: {options}}), {port: PORT, source, timeoutMs: 3000})
-  return {addrs: r.message.answers.filter((a) => a.type === RRType.A).map((a) => String(a.data)), ms: performance.now() - started}
+  const a = r.message.answers.filter((x) => x.type === RRType.A)
+  return {addrs: a.map((x) => String(x.data)), ttl: a[0]?.ttl ?? -1, ms: performance.now() - started}
 }
 
 test.before(async () => {
@@ -95,8 +99,18 @@ test('a relayed query is answered with the DNS-LB\'s own choice, never relayed a
   assert.equal((await ask(LB1, ISP2, {relayed: true})).addrs, [SERVER1])
 })
 
+test('a relayed answer is kept with the TTL left: it never outlives the answer the other DNS-LB gave', async () => {
+  await new Promise((r) => setTimeout(r, 3100)) // whatever lb1 kept of lb2's answer (TTL 3) has expired
+  const fresh = await ask(LB1, ISP2)
+  assert.equal([fresh.addrs, fresh.ttl], [[SERVER2], 3])
+  await new Promise((r) => setTimeout(r, 1100))
+  const kept = await ask(LB1, ISP2)
+  assert.equal(kept.addrs, [SERVER2])
+  assert.ok(kept.ttl >= 1 && kept.ttl <= 2, `TTL ${kept.ttl} 1.1 s after lb2 gave 3`)
+})
+
 test('when the resolver\'s own DNS-LB is silent, the second NS answers its own choice, after a few of its RTTs', async () => {
-  await new Promise((r) => setTimeout(r, 1100)) // the relayed answer (TTL 1) expires
+  await new Promise((r) => setTimeout(r, 3100)) // the relayed answer (TTL 3) expires
   const lb2 = lbs[1]!
   await lb2.close()
   // lb2's address now takes queries and never answers, as a frozen process would.
@@ -112,6 +126,9 @@ test('when the resolver\'s own DNS-LB is silent, the second NS answers its own c
     assert.ok(again.ms < 100, `the silent DNS-LB is not waited for again: ${again.ms.toFixed(0)} ms`)
     assert.ok(logs.some((l) => l.startsWith('lb1: ') && l.includes(`DNS-LB ${LB2} did not answer`)), `logged once: ${logs.join(' | ')}`)
     assert.is(logs.filter((l) => l.includes(`DNS-LB ${LB2} did not answer`)).length, 1, 'logged once, not per query')
+    const body = await lb1Metrics.registry.metrics()
+    assert.match(body, /^second_ns_answers_total\{answer="own"\} 2$/m)
+    assert.match(body, /^second_ns_answers_total\{answer="relayed"\} [1-9]\d*$/m)
   } finally {
     silent.close()
   }
