@@ -68,6 +68,8 @@ export class ExchangeError extends Error {
 export async function exchange(server: string, query: Buffer, o: ExchangeOptions = {}): Promise<ExchangeResult> {
   const port = o.port ?? 53
   const timeoutMs = o.timeoutMs ?? 2000
+  // A signal aborted already never fires 'abort': without this the query would go out and wait out the timeout.
+  if (o.signal?.aborted) throw new ExchangeError('timeout', `query to ${server} aborted`)
   if ((o.transport ?? 'udp') === 'tcp') return exchangeTcp(server, port, query, o.source, timeoutMs, o.signal)
   const r = await exchangeUdp(server, port, query, o.source, timeoutMs, o.signal)
   if (r.message.header.flags & Flag.TC && o.tcpFallback !== false) {
