@@ -6,6 +6,7 @@ import {isSubdomain} from '../../dns/wire/name.js'
 import {PreparedAnswer} from '../../dns/response.js'
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
 import type {AnswerSet} from './balancer-answers.js'
+import type {RR} from '../../dns/wire/writer.js'
 import {isRelayed} from './second-ns-relay.js'
 import type {SecondNsRelay} from './second-ns-relay.js'
 
@@ -80,12 +81,14 @@ export class BalancerHandler implements Handler {
       else w.prepared(hit)
       return
     }
+    const send = (records: RR[] | null) => (records ? w.reply({rcode: Rcode.NOERROR, aa: true, answer: records}) : w.prepared(hit))
     const started = Date.now()
-    void relay.answer(req.client.address, q.qtype).then((records) => {
-      const send = () => (records ? w.reply({rcode: Rcode.NOERROR, aa: true, answer: records}) : w.prepared(hit))
+    const r = relay.answer(req.client.address, q.qtype)
+    if (!(r instanceof Promise) && !delay) return send(r)
+    void Promise.resolve(r).then((records) => {
       const wait = delay - (Date.now() - started)
-      if (wait > 0) setTimeout(send, wait)
-      else send()
+      if (wait > 0) setTimeout(() => send(records), wait)
+      else send(records)
     })
   }
 

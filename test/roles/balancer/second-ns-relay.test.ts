@@ -115,6 +115,8 @@ test('when the resolver\'s own DNS-LB is silent, the second NS answers its own c
   await lb2.close()
   // lb2's address now takes queries and never answers, as a frozen process would.
   const silent = dgram.createSocket('udp4')
+  let relayed = 0
+  silent.on('message', () => relayed++)
   await new Promise<void>((resolve) => silent.bind(PORT, LB2, resolve))
   try {
     const first = await ask(LB1, ISP2)
@@ -124,6 +126,7 @@ test('when the resolver\'s own DNS-LB is silent, the second NS answers its own c
     const again = await ask(LB1, ISP2)
     assert.equal(again.addrs, [SERVER1])
     assert.ok(again.ms < 100, `the silent DNS-LB is not waited for again: ${again.ms.toFixed(0)} ms`)
+    assert.is(relayed, 1, 'the silent DNS-LB is held back after one unanswered relay')
     assert.ok(logs.some((l) => l.startsWith('lb1: ') && l.includes(`DNS-LB ${LB2} did not answer`)), `logged once: ${logs.join(' | ')}`)
     assert.is(logs.filter((l) => l.includes(`DNS-LB ${LB2} did not answer`)).length, 1, 'logged once, not per query')
     const body = await lb1Metrics.registry.metrics()
