@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts file in its own process under a deadline and prints the closing line
-// "N passed, N failed, N skipped". uvu has no per-test timeout and hangs on a leaked socket, so the
-// deadline is enforced here, per file; a file that dies or times out counts as one failure.
+// Type-checks src/, test/ and bench/, then runs every test/**/*.test.ts file in its own process under a
+// deadline and prints the closing line "N passed, N failed, N skipped". tsx strips types without checking
+// them, so the check is its own step and a type error counts as one failure. uvu has no per-test timeout and
+// hangs on a leaked socket, so the deadline is enforced here, per file; a file that dies or times out counts
+// as one failure. Skips (tests whose tool or root is missing, registered through test/helpers/env.ts) are
+// listed with their reasons; under CI=true a skip is a failure, since CI installs every tool.
 // Usage: npm test [-- substring ...]   (run only files whose path contains a substring)
 import {spawn} from 'node:child_process'
-import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -22,8 +25,23 @@ function walk(dir) {
 }
 
 const files = walk(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+const inCI = process.env.CI === 'true' || process.env.CI === '1'
 let passed = 0, failed = 0, skipped = 0
 const failures = []
+const skips = []
+
+{
+  const started = Date.now()
+  const r = await typeCheck()
+  const secs = ((Date.now() - started) / 1000).toFixed(1)
+  if (r.ok) console.log(`ok   typecheck: tsc -p tsconfig.check.json (${secs}s)`)
+  else {
+    failed += 1
+    failures.push(`typecheck: ${r.why}`)
+    console.log(`FAIL typecheck: ${r.why} (${secs}s)`)
+    if (r.output) process.stdout.write(indent(r.output))
+  }
+}
 
 for (const file of files) {
   const rel = relative(root, file)
@@ -44,6 +62,7 @@ for (const file of files) {
     console.log(`CRASH ${rel} (exit ${r.code}, ${secs}s)`)
   } else {
     passed += counts.passed; failed += counts.failed; skipped += counts.skipped
+    for (const m of r.output.matchAll(/^SKIP: (.*)$/gm)) skips.push(`${rel}: ${m[1]}`)
     if (counts.failed || r.code !== 0) {
       if (!counts.failed) failed += 1
       failures.push(`${rel}: ${counts.failed} failed`)
@@ -52,12 +71,35 @@ for (const file of files) {
   }
 }
 
+if (skips.length) {
+  console.log('\nSkipped (install the tool or run as root to run them):')
+  for (const s of skips) console.log('  ' + s)
+}
+if (inCI && skipped) failures.push(`CI=true: ${skipped} test(s) skipped; CI must run every test`)
 if (failures.length) {
   console.log('\nFailures:')
   for (const f of failures) console.log('  ' + f)
 }
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`)
-process.exit(failed ? 1 : 0)
+process.exit(failed || (inCI && skipped) ? 1 : 0)
+
+/** `tsc --noEmit` over src/, test/ and bench/ (tsconfig.check.json). */
+function typeCheck() {
+  const config = join(root, 'tsconfig.check.json')
+  if (!existsSync(config)) return Promise.resolve({ok: false, why: 'tsconfig.check.json is missing', output: ''})
+  const tsc = join(root, 'node_modules/typescript/bin/tsc')
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [tsc, '-p', config], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']})
+    let output = ''
+    child.stdout.on('data', (c) => { output += c })
+    child.stderr.on('data', (c) => { output += c })
+    child.on('error', (err) => resolve({ok: false, why: `tsc did not start: ${err.message}`, output}))
+    child.on('close', (code) => {
+      const errors = (output.match(/error TS\d+/g) ?? []).length
+      resolve(code === 0 ? {ok: true} : {ok: false, why: errors ? `${errors} type error(s)` : `tsc exited ${code}`, output})
+    })
+  })
+}
 
 function runFile(file, timeoutS) {
   return new Promise((resolve) => {

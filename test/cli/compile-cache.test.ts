@@ -9,7 +9,7 @@ import {createHash} from 'node:crypto'
 import {chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {missing} from '../helpers/env.js'
+import {requires} from '../helpers/env.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'glb-cc-'))
@@ -73,8 +73,8 @@ test('the cache is private (0700 directory, 0600 file); a damaged file is ignore
   assert.is(runWithCache(), 'golf none')
 })
 
-test('a cache file owned by another user is never read (root only)', () => {
-  if (missing(['root'])) return // giving the cache file to another user needs root
+// Giving the cache file to another user needs root.
+requires(['root'], test).test('a cache file owned by another user is never read (root only)', () => {
   // Plant cached code compiled from 'hotel' under the key of 'india' (same length, so V8 would accept it).
   rmSync(join(dir, 'cache'), {recursive: true, force: true})
   writeFileSync(modFile, plainModule('hotel'))

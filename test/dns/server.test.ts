@@ -13,7 +13,7 @@ import {readMessage, type Message} from '../../src/dns/wire/reader.js'
 import {Flag} from '../../src/dns/wire/constants.js'
 import {runLocalServer, type LocalServer} from '../helpers/servers.js'
 import {runTool} from '../helpers/run-tool.js'
-import {missing} from '../helpers/env.js'
+import {requires} from '../helpers/env.js'
 
 const ADDR = '127.3.0.1'
 
@@ -334,8 +334,7 @@ test('--log-queries: one JSON line per query with time, client, qname, qtype, rc
   assert.is(c.qname, null)
 })
 
-test('dig: +bufsize=512 +ignore shows TC; over TCP the same answer comes whole; mixed case comes back as sent', async () => {
-  if (missing(['dig'])) return
+requires(['dig'], test).test('dig: +bufsize=512 +ignore shows TC; over TCP the same answer comes whole; mixed case comes back as sent', async () => {
   await withServer(async (s) => {
     const udp = await runTool('dig', [`@${ADDR}`, '-p', String(s.port), '+bufsize=512', '+ignore', '+norec', 'n60.big.test', 'A'])
     assert.match(udp.stdout, /flags: qr aa tc/)

@@ -5,14 +5,14 @@ import {createSocket} from 'node:dgram'
 import {findTsigOffset, sign, signResponse, tsigErrorResponse, verify} from '../../src/dns/tsig.js'
 import type {VerifyResult} from '../../src/dns/tsig.js'
 import {createKeyring, createTsigKey, parseKeySpec} from '../../src/dns/tsig-keyring.js'
-import {missing} from '../helpers/env.js'
+import {requires} from '../helpers/env.js'
 import {runTool} from '../helpers/run-tool.js'
 
 const SECRET = Buffer.from('glb nsupdate interop secret 32b!').toString('base64')
 const OTHER_SECRET = Buffer.from('a different secret, same length').toString('base64')
 const KEY = parseKeySpec(`hmac-sha256:k1:${SECRET}`)
 const ADDRESS = '127.0.0.77'
-const skip = missing(['nsupdate'])
+const withNsupdate = requires(['nsupdate'], test)
 
 /** What the responder should send back for one received message; null sends nothing. */
 type Reply = (request: Buffer) => Buffer | null
@@ -72,8 +72,7 @@ async function nsupdateMessage(): Promise<Buffer> {
   return captured
 }
 
-test('verify() accepts nsupdate\'s signed UPDATE, and nsupdate accepts our signed reply (exit 0)', async () => {
-  if (skip) return
+withNsupdate.test('verify() accepts nsupdate\'s signed UPDATE, and nsupdate accepts our signed reply (exit 0)', async () => {
   const results: VerifyResult[] = []
   const run = await runNsupdate(`hmac-sha256:k1:${SECRET}`, (req) => {
     const v = verifyRequest(req)
@@ -96,8 +95,7 @@ test('verify() accepts nsupdate\'s signed UPDATE, and nsupdate accepts our signe
   assert.equal(v.unsigned.subarray(12), req.subarray(12, off))
 })
 
-test('nsupdate rejects replies that are not correctly signed (exit non-zero)', async () => {
-  if (skip) return
+withNsupdate.test('nsupdate rejects replies that are not correctly signed (exit non-zero)', async () => {
   const wrongKey = createTsigKey('k1', 'hmac-sha256', Buffer.from(OTHER_SECRET, 'base64'))
   const cases: Array<[string, Reply, RegExp?]> = [
     ['signed with a different secret', (req) => sign(updateReply(req), wrongKey, {requestMac: verifyOk(req).mac}).message],
@@ -117,8 +115,7 @@ test('nsupdate rejects replies that are not correctly signed (exit non-zero)', a
   }
 })
 
-test('nsupdate interop for every algorithm, a truncated MAC and a multi-label key name', async () => {
-  if (skip) return
+withNsupdate.test('nsupdate interop for every algorithm, a truncated MAC and a multi-label key name', async () => {
   const specs = ['hmac-md5', 'hmac-sha1', 'hmac-sha224', 'hmac-sha384', 'hmac-sha512', 'hmac-sha256-128']
     .map((alg) => `${alg}:k1:${SECRET}`)
     .concat(`hmac-sha256:K2.Example.Test:${SECRET}`)
@@ -135,8 +132,7 @@ test('nsupdate interop for every algorithm, a truncated MAC and a multi-label ke
   }
 })
 
-test('nsupdate\'s message: wrong secret BADSIG, unknown key or other algorithm BADKEY', async () => {
-  if (skip) return
+withNsupdate.test('nsupdate\'s message: wrong secret BADSIG, unknown key or other algorithm BADKEY', async () => {
   const msg = await nsupdateMessage()
   const now = timeSignedOf(msg)
   const cases: Array<[string, ReturnType<typeof createKeyring>, string]> = [
@@ -153,8 +149,7 @@ test('nsupdate\'s message: wrong secret BADSIG, unknown key or other algorithm B
   }
 })
 
-test('nsupdate\'s message: BADTIME exactly outside the fudge, accepted at the edge', async () => {
-  if (skip) return
+withNsupdate.test('nsupdate\'s message: BADTIME exactly outside the fudge, accepted at the edge', async () => {
   const msg = await nsupdateMessage()
   const t = timeSignedOf(msg)
   // nsupdate's default fudge is 300 s (RFC 8945 §10 recommends 300).
@@ -168,8 +163,7 @@ test('nsupdate\'s message: BADTIME exactly outside the fudge, accepted at the ed
   }
 })
 
-test('nsupdate\'s message: every single-bit flip is rejected, except the header ID and TSIG name case', async () => {
-  if (skip) return
+withNsupdate.test('nsupdate\'s message: every single-bit flip is rejected, except the header ID and TSIG name case', async () => {
   const msg = await nsupdateMessage()
   const now = timeSignedOf(msg)
   const off = findTsigOffset(msg)

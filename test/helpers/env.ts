@@ -1,6 +1,8 @@
-// What a test may rely on: tools on PATH, root, CI. Tests that need a tool or root skip with a printed
-// reason when run without them; under CI=true the same lack is a failure, so CI always runs them.
+// What a test may rely on (tools on PATH, root, CI), and the one way a test that lacks one is skipped.
+// uvu counts a body that returns early as passed, so a missing tool must go through uvu's own skip, which the
+// runner counts in the closing line; under CI=true the same lack is a failing test instead, so CI always runs it.
 import {execFileSync} from 'node:child_process'
+import type {Test} from 'uvu'
 
 export const inCI = process.env.CI === 'true' || process.env.CI === '1'
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
@@ -15,15 +17,36 @@ export function hasTool(name: string): boolean {
   }
 }
 
-/**
- * Returns null when every need is met, else the reason to skip. Under CI a missing need throws, so the
- * test fails instead of silently skipping. `needs` are tool names, or 'root'.
- */
-export function missing(needs: string[]): string | null {
-  const lacking = needs.filter((n) => (n === 'root' ? !isRoot : !hasTool(n)))
-  if (lacking.length === 0) return null
-  const reason = `needs ${lacking.join(', ')}`
-  if (inCI) throw new Error(`CI must run this test but it ${reason}`)
-  console.log(`SKIP: ${reason}`)
-  return reason
+/** `needs` are tool names or 'root'; returns the reason a test cannot run here ("needs dig, root"), or null. */
+export function lacking(needs: readonly string[]): string | null {
+  const absent = needs.filter((n) => (n === 'root' ? !isRoot : !hasTool(n)))
+  return absent.length === 0 ? null : `needs ${absent.join(', ')}`
+}
+
+type Body = Parameters<Test>[1]
+
+/** Preconditions shared by several tests of a file; `met` says whether their hooks (before/after) should run. */
+export interface Requirement {
+  readonly reason: string | null
+  readonly met: boolean
+  /** Registers `name` when the needs are met; else a counted skip (a SKIP line) or, under CI, a failing test. */
+  test(name: string, fn: NonNullable<Body>): void
+}
+
+/** Tests that need tools or root: `const dig = requires(['dig'], test); dig.test('...', async () => {...})`. */
+export function requires(needs: readonly string[], t: Test): Requirement {
+  const reason = lacking(needs)
+  return {
+    reason,
+    met: reason === null,
+    test(name, fn) {
+      if (reason === null) t(name, fn)
+      else if (inCI) t(name, () => { throw new Error(`CI must run this test but it ${reason}`) })
+      else {
+        // The runner collects these lines into its list of skips; uvu's skip puts it in the count.
+        console.log(`SKIP: ${name}: ${reason}`)
+        t.skip(name)
+      }
+    },
+  }
 }

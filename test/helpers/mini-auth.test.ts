@@ -4,10 +4,10 @@ import * as assert from 'uvu/assert'
 import {execFile} from 'node:child_process'
 import {promisify} from 'node:util'
 import {startMiniAuth} from './mini-auth.js'
-import {missing} from './env.js'
+import {requires} from './env.js'
 
 const execFileAsync = promisify(execFile)
-const need = missing(['dig'])
+const need = requires(['dig'], test)
 
 /** dig +norec against the helper; async because the server answers from this same process. */
 async function dig(port: number, args: string[]): Promise<string> {
@@ -16,8 +16,7 @@ async function dig(port: number, args: string[]): Promise<string> {
   return stdout
 }
 
-test('answers, refers, says NODATA and NXDOMAIN, over UDP and TCP, and records who asked', async () => {
-  if (need) return
+need.test('answers, refers, says NODATA and NXDOMAIN, over UDP and TCP, and records who asked', async () => {
   const s = await startMiniAuth({address: '127.0.0.9', port: 0, zone: 'example.test', records: [
     {name: 'example.test', type: 'NS', data: 'ns1.example.test'},
     {name: 'ns1.example.test', type: 'A', data: '127.0.0.9'},

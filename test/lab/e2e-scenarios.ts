@@ -7,7 +7,7 @@ import {Lab, type IspKind} from '../../src/lab/lab.js'
 import {loadTopology, DEFAULT_TOPOLOGY} from '../../src/lab/topology.js'
 import {glbLauncher, runGlb} from '../helpers/cli.js'
 import {runTool} from '../helpers/run-tool.js'
-import {missing} from '../helpers/env.js'
+import {requires} from '../helpers/env.js'
 
 interface Dig {
   status: string
@@ -46,15 +46,14 @@ const failures = (seen: Dig[]) => seen.filter((d) => d.status !== 'NOERROR' || d
 /** Registers every scenario for `kind` on uvu's default suite and runs it. */
 export function runScenarios(kind: IspKind): void {
   const needs = ['root', 'dig', ...(kind === 'unbound' ? ['unbound'] : kind === 'bind' ? ['named'] : [])]
-  const skip = missing(needs)
-  const t = skip ? test.skip : test
+  const req = requires(needs, test)
+  const t = req.test
   const topology = loadTopology(DEFAULT_TOPOLOGY)
   const name = `${topology.name}.${topology.zone}`
   const pops = topology.pops
   let lab: Lab | null = null
 
-  t.before(async () => {
-    if (skip) return
+  if (req.met) test.before(async () => {
     lab = new Lab({topology, topologyFile: DEFAULT_TOPOLOGY, isp: kind, glb: [process.execPath, glbLauncher()]})
     try {
       await lab.start()
@@ -67,7 +66,7 @@ export function runScenarios(kind: IspKind): void {
     }
   })
 
-  t.after(async () => {
+  if (req.met) test.after(async () => {
     await lab?.stop()
   })
 

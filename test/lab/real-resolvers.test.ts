@@ -10,7 +10,7 @@ import {startRealResolver} from '../../src/lab/real-resolvers.js'
 import type {RealResolver, RealResolverKind} from '../../src/lab/real-resolvers.js'
 import {startMiniAuth} from '../helpers/mini-auth.js'
 import type {MiniAuth, SeenQuery} from '../helpers/mini-auth.js'
-import {missing} from '../helpers/env.js'
+import {requires} from '../helpers/env.js'
 
 const execFileAsync = promisify(execFile)
 const ROOT = '127.0.0.9'
@@ -97,12 +97,11 @@ const asked = (s: MiniAuth, name: string) => s.queries.filter((q) => q.qname.toL
 
 // unbound and PowerDNS ask the intermediate labels with type A; BIND and Knot with NS (shared/interop README).
 const minimisedType: Record<RealResolverKind, string> = {unbound: 'A', bind: 'NS'}
-const need = missing(['root', 'unbound', 'named', 'dig'])
+const need = requires(['root', 'unbound', 'named', 'dig'], test)
 
 for (const kind of ['unbound', 'bind'] as const) {
   for (const mode of ['stub', 'root-hints'] as const) {
-    test(`${kind} (${mode}) resolves through the mini lab, asks from its egress, minimises qnames`, async () => {
-      if (need) return
+    need.test(`${kind} (${mode}) resolves through the mini lab, asks from its egress, minimises qnames`, async () => {
       const lab = await startMiniLab()
       let r: RealResolver | undefined
       try {
@@ -146,8 +145,7 @@ for (const kind of ['unbound', 'bind'] as const) {
   }
 }
 
-test('flushCache restarts the resolver so the next query goes upstream again', async () => {
-  if (need) return
+need.test('flushCache restarts the resolver so the next query goes upstream again', async () => {
   const lab = await startMiniLab()
   let r: RealResolver | undefined
   try {
@@ -169,8 +167,7 @@ test('flushCache restarts the resolver so the next query goes upstream again', a
   }
 })
 
-test('non-53 ports: the resolver\'s own listener, and (unbound only) the stub server\'s', async () => {
-  if (need) return
+need.test('non-53 ports: the resolver\'s own listener, and (unbound only) the stub server\'s', async () => {
   // DNS-A answers www.example.test itself, so no referral (which would always lead to port 53) is needed.
   const cases: Array<[RealResolverKind, number]> = [['unbound', 5354], ['bind', 53]]
   for (const [kind, authPort] of cases) {
@@ -192,8 +189,7 @@ test('non-53 ports: the resolver\'s own listener, and (unbound only) the stub se
   }
 })
 
-test('BIND listen address is added to lo when missing and removed on stop', async () => {
-  if (need) return
+need.test('BIND listen address is added to lo when missing and removed on stop', async () => {
   const addr = '127.0.1.54'
   const onLo = () => execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo'], {encoding: 'utf8'}).includes(` inet ${addr}/`)
   if (onLo()) return // someone else put it there; this test cannot tell its own add from theirs
@@ -206,8 +202,7 @@ test('BIND listen address is added to lo when missing and removed on stop', asyn
   assert.not.ok(onLo(), `${addr} should be removed from lo after stop`)
 })
 
-test('a resolver that cannot start fails with one line naming it and its log tail', async () => {
-  if (need) return
+need.test('a resolver that cannot start fails with one line naming it and its log tail', async () => {
   // A silent UDP socket on the port: unbound cannot bind, exits, and the error carries its log.
   const blocker = createSocket('udp4')
   await new Promise<void>((res, rej) => {
@@ -226,8 +221,7 @@ test('a resolver that cannot start fails with one line naming it and its log tai
   }
 })
 
-test('an address already answering DNS is refused before spawning', async () => {
-  if (need) return
+need.test('an address already answering DNS is refused before spawning', async () => {
   const squatter = await startMiniAuth({address: ISP, zone: 'example.test', records: []})
   try {
     const err = await startRealResolver('unbound', {listen: ISP, egress: ISP, zone: 'example.test', root: ROOT})

@@ -11,7 +11,7 @@ const SERVER = '127.0.34.1'
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** A raw TCP server on SERVER: `answer` gets each connection once the request's blank line has arrived. */
-async function rawServer(answer: (sock: net.Socket, request: string) => void | Promise<void>, host = SERVER) {
+async function rawServer(answer: (sock: net.Socket, request: string) => unknown, host = SERVER) {
   const requests: string[] = []
   const closed: string[] = []
   const sockets = new Set<net.Socket>()

@@ -9,13 +9,12 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {HttpsProber} from '../../src/probe/https.js'
 import {probeTarget} from '../../src/probe/prober.js'
-import {missing} from '../helpers/env.js'
+import {requires} from '../helpers/env.js'
 
 const SERVER = '127.0.33.1'
 const DELAY = 20
 
-test('https: verified against the given CA, time to headers includes the server delay', async () => {
-  if (missing(['openssl'])) return
+requires(['openssl'], test).test('https: verified against the given CA, time to headers includes the server delay', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'glb-https-'))
   let server: https.Server | undefined
   try {

@@ -10,11 +10,11 @@ import {join} from 'node:path'
 import {runGlb, spawnGlb, type GlbProcess} from '../../helpers/cli.js'
 import {freePort} from '../../helpers/servers.js'
 import {runTool} from '../../helpers/run-tool.js'
-import {missing} from '../../helpers/env.js'
+import {requires} from '../../helpers/env.js'
 
 const ADDR = '127.3.4.10'
 const fixture = readFileSync(new URL('../../../fixtures/a.json', import.meta.url), 'utf8')
-const need = missing(['dig'])
+const need = requires(['dig'], test)
 
 /** The fixture plus records big enough to need truncation over 512-octet UDP. */
 function labState(edit: (s: any) => void = () => {}): string {
@@ -40,7 +40,7 @@ const count = (out: string, section: string) => Number(new RegExp(`${section}: (
 const section = (out: string, name: string) => (new RegExp(`;; ${name} SECTION:\\n([\\s\\S]*?)\\n\\n`).exec(out)?.[1] ?? '').split('\n').map((l) => l.trim().split(/\s+/).join(' '))
 
 test.before(async () => {
-  if (need) return
+  if (!need.met) return
   dir = mkdtempSync(join(tmpdir(), 'glb-serve-a-'))
   writeFileSync(join(dir, 'a.json'), labState())
   port = await freePort(ADDR)
@@ -72,16 +72,14 @@ test('a state file with a wrong type is refused before listening: exit 1, the fi
   }
 })
 
-test('a listen address already in use: exit 1 with one line naming it', async () => {
-  if (need) return
+need.test('a listen address already in use: exit 1 with one line naming it', async () => {
   const r = await runGlb(['serve', 'a', '--state', join(dir, 'a.json'), '--listen', `${ADDR}:${port}`])
   assert.is(r.code, 1)
   assert.match(r.stderr, new RegExp(`^glb: cannot listen on ${ADDR.replace(/\./g, '\\.')}:${port} \\(UDP\\): the address is in use`))
   assert.is(r.stderr.trim().split('\n').length, 1)
 })
 
-test('dig: an authoritative answer, in the asker\'s case', async () => {
-  if (need) return
+need.test('dig: an authoritative answer, in the asker\'s case', async () => {
   const out = await dig('MaIl.ExAmPlE.tEsT', 'A')
   assert.is(status(out), 'NOERROR')
   assert.ok(flags(out).includes('aa'), out)
@@ -89,8 +87,7 @@ test('dig: an authoritative answer, in the asker\'s case', async () => {
   assert.equal(section(out, 'ANSWER'), ['MaIl.ExAmPlE.tEsT. 300 IN A 127.0.10.25'])
 })
 
-test('dig: the referral to the DNS-Bs with glue, for the names qname minimisation asks', async () => {
-  if (need) return
+need.test('dig: the referral to the DNS-Bs with glue, for the names qname minimisation asks', async () => {
   for (const [name, type] of [['glb.example.test', 'NS'], ['glb.example.test', 'A'], ['www.glb.example.test', 'A'], ['www.glb.example.test', 'AAAA']]) {
     const out = await dig(name!, type!)
     assert.is(status(out), 'NOERROR', `${name} ${type}`)
@@ -101,8 +98,7 @@ test('dig: the referral to the DNS-Bs with glue, for the names qname minimisatio
   }
 })
 
-test('dig: NXDOMAIN and NODATA with the SOA and the RFC 2308 negative TTL', async () => {
-  if (need) return
+need.test('dig: NXDOMAIN and NODATA with the SOA and the RFC 2308 negative TTL', async () => {
   const nx = await dig('nope.example.test', 'A')
   assert.is(status(nx), 'NXDOMAIN')
   assert.ok(flags(nx).includes('aa'))
@@ -115,16 +111,14 @@ test('dig: NXDOMAIN and NODATA with the SOA and the RFC 2308 negative TTL', asyn
   assert.equal(section(cname, 'ANSWER'), ['www.example.test. 300 IN CNAME www.glb.example.test.'])
 })
 
-test('dig: the pool at www._pool.example.test (A and TXT)', async () => {
-  if (need) return
+need.test('dig: the pool at www._pool.example.test (A and TXT)', async () => {
   const a = await dig('www._pool.example.test', 'A', '+short')
   assert.equal(a.trim().split('\n').sort(), ['127.0.10.1', '127.0.10.2', '127.0.10.3'])
   const txt = await dig('www._pool.example.test', 'TXT', '+short')
   assert.is(txt.trim(), '"name=www.glb.example.test." "127.0.10.1 weight=1 cost=0" "127.0.10.2 weight=1 cost=0" "127.0.10.3 weight=1 cost=0"')
 })
 
-test('dig: TCP; +bufsize=512 truncates with TC and TCP gets the whole answer; EDNS and NSID', async () => {
-  if (need) return
+need.test('dig: TCP; +bufsize=512 truncates with TC and TCP gets the whole answer; EDNS and NSID', async () => {
   const tcp = await dig('+tcp', 'mail.example.test', 'AAAA')
   assert.match(tcp, /\(TCP\)/)
   assert.equal(section(tcp, 'ANSWER'), ['mail.example.test. 300 IN AAAA fd00::25'])
@@ -145,8 +139,7 @@ test('dig: TCP; +bufsize=512 truncates with TC and TCP gets the whole answer; ED
   assert.match(nsid, /NSID: .*\("glb dns-a"\)/)
 })
 
-test('dig: REFUSED outside the zone, NOTIMP for opcode STATUS, BADVERS for EDNS 1, ANY gets one RRset', async () => {
-  if (need) return
+need.test('dig: REFUSED outside the zone, NOTIMP for opcode STATUS, BADVERS for EDNS 1, ANY gets one RRset', async () => {
   assert.is(status(await dig('www.other.test', 'A')), 'REFUSED')
   assert.is(status(await dig('+opcode=status', 'example.test', 'SOA')), 'NOTIMP')
   const badvers = await dig('+edns=1', '+noednsneg', 'example.test', 'SOA')
@@ -159,8 +152,7 @@ test('dig: REFUSED outside the zone, NOTIMP for opcode STATUS, BADVERS for EDNS 
   }
 })
 
-test('a malformed packet with a readable header gets FORMERR; the query log has a JSON line per query', async () => {
-  if (need) return
+need.test('a malformed packet with a readable header gets FORMERR; the query log has a JSON line per query', async () => {
   const bad = Buffer.from('beef0000000100000000000003777777', 'hex') // a label running past the end
   const reply = await new Promise<Buffer | null>((resolve) => {
     const s = dgram.createSocket('udp4')
@@ -180,8 +172,7 @@ test('a malformed packet with a readable header gets FORMERR; the query log has 
   assert.match(mail.answer, /127\.0\.10\.25/)
 })
 
-test('reload on a file change: a broken file is reported and the last good state keeps answering; a fixed one is served', async () => {
-  if (need) return
+need.test('reload on a file change: a broken file is reported and the last good state keeps answering; a fixed one is served', async () => {
   const file = join(dir, 'a.json')
   writeFileSync(file, labState((s) => (s.zones[0].records.find((r: any) => r.name === 'mail' && r.type === 'A').data = 'not-an-address')))
   await glb!.waitFor(/kept the last good state: .*a\.json: zones\[0\]\.records\[4\]\.data: expected an IPv4 address/, 5000)
@@ -195,8 +186,7 @@ test('reload on a file change: a broken file is reported and the last good state
   assert.equal(section(await dig('new.example.test', 'TXT'), 'ANSWER'), ['new.example.test. 300 IN TXT "fresh"'])
 })
 
-test('UPDATE is wired: unsigned is REFUSED; signed and allowed by updatePolicy is applied, served and saved', async () => {
-  if (missing(['nsupdate', 'dig'])) return
+requires(['nsupdate', 'dig'], test).test('UPDATE is wired: unsigned is REFUSED; signed and allowed by updatePolicy is applied, served and saved', async () => {
   const secret = Buffer.alloc(32, 7).toString('base64')
   writeFileSync(join(dir, 'a.json'), labState((s) => {
     s.keys = [{name: 'b-announce.', secret}]
@@ -219,8 +209,7 @@ test('UPDATE is wired: unsigned is REFUSED; signed and allowed by updatePolicy i
   assert.match(outside.stderr + outside.stdout, /REFUSED|NOTAUTH/)
 })
 
-test('reload on SIGHUP, even when no file event was seen', async () => {
-  if (need) return
+need.test('reload on SIGHUP, even when no file event was seen', async () => {
   // Write through a hard link in another folder: the same file, but no event in the folder glb watches.
   const other = join(dir, 'elsewhere')
   mkdirSync(other)

@@ -10,7 +10,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {startContentServers, type ContentServers} from '../../../src/lab/content-server.js'
-import {missing} from '../../helpers/env.js'
+import {requires} from '../../helpers/env.js'
 import {runTool} from '../../helpers/run-tool.js'
 
 const root = new URL('../../../', import.meta.url).pathname
@@ -82,8 +82,7 @@ async function stopAll(s: Served): Promise<number | null> {
   return code
 }
 
-test('two workers answer alike from one prober; a killed worker comes back; SIGTERM stops them all', async () => {
-  if (missing(['dig'])) return
+requires(['dig'], test).test('two workers answer alike from one prober; a killed worker comes back; SIGTERM stops them all', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'glb-lb-workers-'))
   const stateFile = join(dir, 'lbw.json')
   writeState(stateFile, [S1, S2])

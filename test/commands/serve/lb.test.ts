@@ -10,7 +10,7 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {startContentServers} from '../../../src/lab/content-server.js'
-import {missing} from '../../helpers/env.js'
+import {requires} from '../../helpers/env.js'
 import {runTool} from '../../helpers/run-tool.js'
 
 const root = new URL('../../../', import.meta.url).pathname
@@ -66,8 +66,7 @@ function writeState(file: string, extra: Record<string, unknown> = {}): void {
   }, null, 2))
 }
 
-test('serves the nearest server with NSID and explain, reloads on SIGHUP, persists, and restarts from what it persisted', async () => {
-  if (missing(['dig'])) return
+requires(['dig'], test).test('serves the nearest server with NSID and explain, reloads on SIGHUP, persists, and restarts from what it persisted', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'glb-serve-lb-'))
   const stateFile = join(dir, 'lb5.json')
   writeState(stateFile)

@@ -8,7 +8,7 @@ import {readFileSync} from 'node:fs'
 import {PassThrough} from 'node:stream'
 import {runAuthorityServer, freePort, type LocalServer} from '../../helpers/servers.js'
 import {runTool} from '../../helpers/run-tool.js'
-import {missing} from '../../helpers/env.js'
+import {requires} from '../../helpers/env.js'
 import {startRealResolver, type RealResolver, type RealResolverKind} from '../../../src/lab/real-resolvers.js'
 
 const DNS_A = '127.3.5.10'
@@ -49,8 +49,7 @@ async function dig(port: number, name: string, type: string): Promise<string> {
   return r.stdout.trim()
 }
 
-test('unbound with the zone as a stub at ADDR@PORT resolves names DNS-A serves', async () => {
-  if (missing(['unbound', 'dig'])) return
+requires(['unbound', 'dig'], test).test('unbound with the zone as a stub at ADDR@PORT resolves names DNS-A serves', async () => {
   const log = recorder()
   const aPort = await freePort(DNS_A)
   const a = await runAuthorityServer(aState(), {address: DNS_A, port: aPort, queryLog: log.stream})
@@ -72,8 +71,7 @@ test('unbound with the zone as a stub at ADDR@PORT resolves names DNS-A serves',
 const minimisedType: Record<RealResolverKind, string> = {unbound: 'A', bind: 'NS'}
 
 for (const kind of ['unbound', 'bind'] as const) {
-  test(`${kind} follows DNS-A's referral with qname minimisation (asks glb.example.test ${minimisedType[kind]}, never the full name)`, async () => {
-    if (missing(['root', kind === 'bind' ? 'named' : 'unbound', 'dig'])) return
+  requires(['root', kind === 'bind' ? 'named' : 'unbound', 'dig'], test).test(`${kind} follows DNS-A's referral with qname minimisation (asks glb.example.test ${minimisedType[kind]}, never the full name)`, async () => {
     const log = recorder()
     // BIND's static-stub takes no port: DNS-A is on 53 for it; unbound gets a high port.
     const aPort = kind === 'bind' ? 53 : await freePort(DNS_A)

@@ -42,7 +42,7 @@ function state(extra: Record<string, unknown> = {}) {
   })
 }
 
-async function content(m = matrix()): Promise<ContentServers> {
+async function content(m: object = matrix()): Promise<ContentServers> {
   return startContentServers({matrix: m, addresses: [S1, S2, S3], ports: {http: HTTP_PORT, udp: null, dns: null}})
 }
 

@@ -19,7 +19,7 @@ import {registrationClient} from '../../../src/roles/balancer/registration-clien
 import {createReferralRole} from '../../../src/roles/referral/referral-role.js'
 import type {ReferralRole} from '../../../src/roles/referral/referral-role.js'
 import {referralStateSchema} from '../../../src/roles/referral/referral-state.js'
-import {missing} from '../../helpers/env.js'
+import {requires} from '../../helpers/env.js'
 import {runTool} from '../../helpers/run-tool.js'
 import {lbState, startLb, tempDir, waitFor} from './balancer-fixture.js'
 import type {RunningLb} from './balancer-fixture.js'
@@ -30,8 +30,7 @@ const S1 = '127.0.56.101', S2 = '127.0.56.102'
 const HTTP_PORT = 28156
 const KEY = {name: 'lb-update.glb.example.test.', algorithm: 'hmac-sha256', secret: Buffer.from('lab unbound chain key, not a secret').toString('base64')}
 
-test('discovers unbound\'s egress through DNS-A and DNS-B, registers it, and unbound\'s clients get the nearest server', async () => {
-  if (missing(['root', 'unbound', 'dig'])) return
+requires(['root', 'unbound', 'dig'], test).test('discovers unbound\'s egress through DNS-A and DNS-B, registers it, and unbound\'s clients get the nearest server', async () => {
   const tmp = tempDir()
   let cs: ContentServers | undefined, dnsA: DnsServer | undefined, dnsB: DnsServer | undefined, role: ReferralRole | undefined
   let unbound: RealResolver | undefined, lb: RunningLb | undefined

@@ -7,14 +7,14 @@ import {Rcode, RRType} from '../../../src/dns/wire/constants.js'
 import {parseKeySpec} from '../../../src/dns/tsig-keyring.js'
 import {sendUpdate} from '../../../src/registration/send-update.js'
 import {addRecord, buildUpdate, rrsetAbsent} from '../../../src/registration/update-builder.js'
-import {missing} from '../../helpers/env.js'
+import {requires} from '../../helpers/env.js'
 import {runTool} from '../../helpers/run-tool.js'
 import {bState, KEY, KEY_SPEC, nsNames, OTHER_SPEC, runDnsB, SECRET, type DnsBLab} from './dns-b-lab.js'
 
 const WWW = 'www.glb.example.test.'
 const MAP = '32.53.1.0.127.map.glb.example.test.'
 const LB1 = 'lb1.lbs.glb.example.test.'
-const skipNsupdate = missing(['nsupdate'])
+const withNsupdate = requires(['nsupdate'], test)
 
 const state = () => bState({noMapping: {lb: 'lbd'}, lbs: [{label: 'lbd', addrs: ['127.0.9.1']}]})
 
@@ -34,8 +34,7 @@ function written(b: DnsBLab): number {
   return existsSync(b.role.dataFile) ? statSync(b.role.dataFile).mtimeMs : 0
 }
 
-test('nsupdate with the right key registers a mapping (the ARCHITECTURE.md script) and the referral follows it', async () => {
-  if (skipNsupdate) return
+withNsupdate.test('nsupdate with the right key registers a mapping (the ARCHITECTURE.md script) and the referral follows it', async () => {
   const b = await runDnsB(state())
   try {
     assert.is(await firstNs(b), 'lbd.www.glb.example.test.', 'before: the default')
@@ -49,8 +48,7 @@ test('nsupdate with the right key registers a mapping (the ARCHITECTURE.md scrip
   }
 })
 
-test('nsupdate with a wrong secret (BADSIG) or an unknown key (BADKEY) is refused and changes nothing', async () => {
-  if (skipNsupdate) return
+withNsupdate.test('nsupdate with a wrong secret (BADSIG) or an unknown key (BADKEY) is refused and changes nothing', async () => {
   const b = await runDnsB(state())
   try {
     const serial = b.role.store.serial
@@ -112,8 +110,7 @@ test('zone section, NOTZONE, prerequisites and policy give the RFC 2136 RCODEs, 
   }
 })
 
-test('nsupdate prerequisites work against registrations (prereq yxrrset / nxrrset)', async () => {
-  if (skipNsupdate) return
+withNsupdate.test('nsupdate prerequisites work against registrations (prereq yxrrset / nxrrset)', async () => {
   const b = await runDnsB(state())
   try {
     const add = `update add ${MAP} 300 PTR ${LB1}\nupdate add ${LB1} 300 A 127.0.1.1`
