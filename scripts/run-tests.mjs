@@ -5,13 +5,16 @@
 // hangs on a leaked socket, so the deadline is enforced here, per file; a file that dies or times out counts
 // as one failure. Skips (tests whose tool or root is missing, registered through test/helpers/env.ts) are
 // listed with their reasons; under CI=true a skip is a failure, since CI installs every tool.
-// Usage: npm test [-- substring ...]   (run only files whose path contains a substring)
+// Usage: npm test [-- substring ...]   (run only files whose path contains a substring; a substring starting
+// with ! leaves out the files that contain the rest, e.g. `npm test -- '!test/lab/e2e-'`)
 import {spawn} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
-const filters = process.argv.slice(2)
+const args = process.argv.slice(2)
+const filters = args.filter((a) => !a.startsWith('!'))
+const excludes = args.filter((a) => a.startsWith('!')).map((a) => a.slice(1))
 const DEFAULT_TIMEOUT_S = 120
 
 function walk(dir) {
@@ -24,7 +27,7 @@ function walk(dir) {
   return out
 }
 
-const files = walk(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+const files = walk(join(root, 'test')).filter((f) => (filters.length === 0 || filters.some((s) => f.includes(s))) && !excludes.some((s) => f.includes(s)))
 const inCI = process.env.CI === 'true' || process.env.CI === '1'
 let passed = 0, failed = 0, skipped = 0
 const failures = []
