@@ -79,7 +79,9 @@ test('one outcome per DNS-B: a live one accepts while a silent one fails', async
   const dead = await responder(() => null)
   try {
     const out = await register({bs: [`${b.address}:${b.port}`, `127.0.0.30:${dead.port}`], zone: ZONE, key: KEY,
-      lb: {label: 'lb1', addrs: ['127.0.1.1']}, isp: '10.0.0.0/8', ttl: 60, timeoutMs: 300, tries: 1})
+      // The live DNS-B answers only once the lease is on disk (fsync), which a busy machine can make slow: the
+      // timeout is generous, since what is tested is one outcome per DNS-B, not how fast.
+      lb: {label: 'lb1', addrs: ['127.0.1.1']}, isp: '10.0.0.0/8', ttl: 60, timeoutMs: 3000, tries: 1})
     assert.equal(out.map((x) => [x.ok, x.result]), [[true, 'NOERROR'], [false, 'network']])
     assert.is(b.role.store.table.leaseCount, 1)
   } finally {
