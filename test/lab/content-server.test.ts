@@ -126,8 +126,9 @@ test('the matrix file is re-read while running: new delays apply, "down" goes si
     assert.ok(logs.some((x) => /keeping the last good one/.test(x)), logs.join('\n'))
     write(30, true)
     await until('down', async () => (await udp.probe(probeTarget(A, l.udp!))).ok === false)
-    const silent = await tcp.probe(probeTarget(A, l.http!))
-    assert.equal([silent.ok, silent.error], [false, 'timeout after 300 ms'], 'TCP is silent too, not refused')
+    // UDP goes silent at once; the held TCP port takes a worker's start-up to fill its queue, during which a
+    // connect may be refused. What matters is where it settles: silent (a timeout), never refused.
+    await until('TCP silent, not refused', async () => (await tcp.probe(probeTarget(A, l.http!))).error === 'timeout after 300 ms')
     write(5)
     await until('up again', async () => (await tcp.probe(probeTarget(A, l.http!))).ok && ((await rtt()) ?? 99) < 15)
   } finally {
