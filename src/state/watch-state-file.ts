@@ -49,6 +49,8 @@ export interface StateWatcher {
 }
 
 const MAX_DEBOUNCE_WAIT_MS = 1000
+/** Times one check reads again a file that moved on while it was read, before it queues another check. */
+const MAX_REREADS = 3
 const MISSING = 'missing'
 
 /**
@@ -89,7 +91,7 @@ export function watchStateFile<T>(file: string, schema: z.ZodType<T>, handlers: 
     return job.done
   }
 
-  async function examine(reason: ReloadReason, force: boolean): Promise<void> {
+  async function examine(reason: ReloadReason, force: boolean, rereads = MAX_REREADS): Promise<void> {
     if (closed) return
     let id: FileIdentity
     try {
@@ -110,10 +112,14 @@ export function watchStateFile<T>(file: string, schema: z.ZodType<T>, handlers: 
     try {
       loaded = await readStateFile(file, schema)
     } catch (err) {
-      // An editor that rewrites in place can be caught half-way; if the file moved on, look again instead.
+      // An editor that rewrites in place can be caught half-way; if the file moved on, look again instead,
+      // within this check: a signal's forced reload stays forced (a queued unforced check could skip the next
+      // version as seen or as our own), and reload() resolves only once that version is loaded. A file that
+      // keeps changing is left to a queued check after a few tries, so other requests get their turn.
       const now = currentIdentity(abs)
       if (now !== id && !closed) {
-        void check(reason, false)
+        if (rereads > 0) return examine(reason, force, rereads - 1)
+        void check(reason, force)
         return
       }
       seen = id

@@ -190,26 +190,26 @@ function realReplyAfter(bad: (q: Buffer) => Buffer[]): Promise<void> {
   }, async (r) => assert.is(firstA(await ask(r.port)), '10.0.0.1'))
 }
 
-/** `run(timeoutMs)` must fail with kind 'timeout' no sooner than timeoutMs and at most 500 ms after it. */
+/** `run(timeoutMs)` must fail with kind 'timeout' no sooner than timeoutMs, and not never (5x it, for load). */
 async function timesOutOnTime(run: (timeoutMs: number) => Promise<unknown>): Promise<void> {
   const timeoutMs = 600
   const started = performance.now()
   const err = await failure(() => run(timeoutMs))
   const took = performance.now() - started
   assert.is(err.kind, 'timeout')
-  assert.ok(took >= timeoutMs - 20 && took < timeoutMs + 500, `timed out after ${took.toFixed(0)} ms`)
+  assert.ok(took >= timeoutMs - 20 && took < timeoutMs * 5, `timed out after ${took.toFixed(0)} ms`)
 }
 
-/** An exchange that would wait 5 s, aborted after 50 ms, fails (kind 'timeout', "aborted") well before. */
+/** An exchange that would wait 10 s, aborted after 50 ms, fails (kind 'timeout', "aborted") well before. */
 async function abortsEarly(port: number, transport: 'udp' | 'tcp'): Promise<void> {
   const ac = new AbortController()
   setTimeout(() => ac.abort(), 50)
   const started = performance.now()
-  const err = await failure(() => ask(port, {transport, timeoutMs: 5000, signal: ac.signal}))
+  const err = await failure(() => ask(port, {transport, timeoutMs: 10_000, signal: ac.signal}))
   const took = performance.now() - started
   assert.is(err.kind, 'timeout')
   assert.match(err.message, /aborted/)
-  assert.ok(took >= 40 && took < 1000, `aborted after ${took.toFixed(0)} ms`)
+  assert.ok(took >= 40 && took < 5000, `aborted after ${took.toFixed(0)} ms, not at the 10 s timeout`)
 }
 
 /** A UDP responder that answers with TC set and no records, and a TCP one on the same port that answers 10.0.0.2. */
@@ -401,8 +401,8 @@ test('udp: with tcpFallback false the truncated UDP reply is returned as it is',
 test('udp: a matching reply that does not parse is a malformed error at once, not ignored', () =>
   withUdp((q, from, s) => s.send(malformed(q), from.port, from.address), async (r) => {
     const started = performance.now()
-    assert.is((await failure(() => ask(r.port))).kind, 'malformed')
-    assert.ok(performance.now() - started < 1000, 'the malformed reply ended the exchange at once')
+    assert.is((await failure(() => ask(r.port, {timeoutMs: 10_000}))).kind, 'malformed')
+    assert.ok(performance.now() - started < 5000, 'the malformed reply ended the exchange, not the 10 s timeout')
   }))
 
 test('udp: an AbortSignal ends the exchange early', () => withUdp(() => {}, (r) => abortsEarly(r.port, 'udp')))
@@ -412,9 +412,9 @@ test('udp and tcp: a signal that is already aborted fails the exchange at once, 
   try {
     for (const transport of ['udp', 'tcp'] as const) {
       const started = performance.now()
-      const err = await failure(() => ask(s.udp.port, {transport, timeoutMs: 3000, signal: AbortSignal.abort()}))
+      const err = await failure(() => ask(s.udp.port, {transport, timeoutMs: 10_000, signal: AbortSignal.abort()}))
       assert.match(err.message, /aborted/)
-      assert.ok(performance.now() - started < 1000, `${transport}: an aborted signal was ignored`)
+      assert.ok(performance.now() - started < 5000, `${transport}: an aborted signal was ignored`)
     }
     await sleep(20)
     assert.is(s.udp.seen.length, 0, 'no query went out')
@@ -465,9 +465,9 @@ test('tcp: a server that closes the connection without answering is a network er
   await withTcp({onConnection: (conn) => conn.once('data', (chunk) => { got = chunk; conn.end() })}, async (t) => {
     const q = buildQuery('www.example.test', 1)
     const started = performance.now()
-    const err = await failure(() => exchange(SERVER, q, {port: t.port, transport: 'tcp', timeoutMs: 2000}))
+    const err = await failure(() => exchange(SERVER, q, {port: t.port, transport: 'tcp', timeoutMs: 10_000}))
     assert.is(err.kind, 'network')
-    assert.ok(performance.now() - started < 1000)
+    assert.ok(performance.now() - started < 5000, 'ended by the close, not the 10 s timeout')
     assert.ok(got!.equals(frame(q)), 'the query went out with its two-octet length')
   })
 })

@@ -29,7 +29,9 @@ const opt = (rdata: Buffer = Buffer.alloc(0), o: {udp?: number; ttl?: number; ow
 const msg = (...parts: Buffer[]) => Buffer.concat(parts)
 const Q = question(wireName('www.example.test'))
 
-// Best of three runs, so a GC pause elsewhere does not fail a test about our own work.
+// Best of three runs, so a GC pause elsewhere does not fail a test about our own work. The limits below are
+// about 10x what these take on an idle machine: they tell "refused at once" from the seconds a hostile packet
+// costs a reader without the bounds, not a fast machine from a busy one.
 function fastest(fn: () => void): number {
   let best = Infinity
   for (let i = 0; i < 3; i++) {
@@ -40,7 +42,7 @@ function fastest(fn: () => void): number {
   return best
 }
 
-function rejects(what: string, buf: Buffer, readers: ('parseQuery' | 'readMessage')[], re?: RegExp, ms = 5): void {
+function rejects(what: string, buf: Buffer, readers: ('parseQuery' | 'readMessage')[], re?: RegExp, ms = 50): void {
   for (const r of readers) {
     const read = r === 'parseQuery' ? parseQuery : readMessage
     let caught: unknown = null
@@ -86,7 +88,7 @@ test('64 KB of chained compression pointers: refused quickly', () => {
   rejects('pointer chain', m, ['readMessage'], /too many compression pointers/)
   // The query path does not follow pointers in records it skips: linear in the length, and the message is
   // still refused by readMessage wherever its names are read.
-  assert.ok(fastest(() => parseQuery(m)) < 5)
+  assert.ok(fastest(() => parseQuery(m)) < 50)
 })
 
 test('the worst chain within bounds (127 hops, ~4000 names pointing into it) stays linear', () => {
@@ -95,8 +97,8 @@ test('the worst chain within bounds (127 hops, ~4000 names pointing into it) sta
   assert.ok(r.answers.length > 3900)
   assert.is(r.answers[1]!.name, 'www.example.test.') // the chain ends at the question name
   const took = fastest(() => readMessage(m))
-  assert.ok(took < 40, `readMessage of ${r.answers.length} records took ${took.toFixed(1)} ms`)
-  assert.ok(fastest(() => parseQuery(m)) < 5)
+  assert.ok(took < 400, `readMessage of ${r.answers.length} records took ${took.toFixed(1)} ms`)
+  assert.ok(fastest(() => parseQuery(m)) < 50)
 })
 
 test('crafted malformed messages are each refused with a WireError in under 5 ms', () => {

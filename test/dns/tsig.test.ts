@@ -147,7 +147,8 @@ test('crafted: malformed TSIG fields are FORMERR, unknown keys and algorithms BA
     // With ARCOUNT 0 findTsigOffset() refuses the message, so pass the offset a confused reader might.
     const v = verify(msg, findTsigOffset(msg) < 0 ? base.length : findTsigOffset(msg), RING, {now: T})
     assert.is(verdict(v), want, `${name}: ${v.ok ? '' : v.reason}`)
-    assert.ok(performance.now() - t0 < 20, `${name} took too long`)
+    // ~10x what a check takes idle: tells a bounded check from a runaway one, not a busy machine from an idle one.
+    assert.ok(performance.now() - t0 < 200, `${name} took too long`)
     if (!v.ok) assert.is(v.rcode, want === 'FORMERR' ? 1 : 9, name)
   }
 })
@@ -233,7 +234,7 @@ test('findTsigOffset and verify are bounded on hostile input', () => {
     for (const off of [12, 13, msg.length - 2, -1, msg.length + 5, Number.NaN]) {
       assert.is(verdict(verify(msg, off, RING)), 'FORMERR', `${name} at ${off}`)
     }
-    assert.ok(performance.now() - t0 < 50, `${name} took ${performance.now() - t0} ms`)
+    assert.ok(performance.now() - t0 < 500, `${name} took ${performance.now() - t0} ms (limit: ~10x the idle figure)`)
   }
   // The same chain kept under 64 hops is a valid message: the bound refuses depth, not compression.
   const shortChain = Buffer.concat([header, ...rrs.slice(0, 60)])

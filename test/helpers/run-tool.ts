@@ -33,6 +33,9 @@ export function runTool(cmd: string, args: string[], opts: {stdin?: string; time
       clearTimeout(timer)
       resolve({code, stdout, stderr, timedOut})
     })
+    // A tool that never reads its stdin (dig) may exit and close it first: EPIPE on this write is not the
+    // tool's failure (its exit code and output say that), and unhandled it would crash the test process.
+    child.stdin.on('error', () => {})
     child.stdin.end(opts.stdin ?? '')
   })
 }

@@ -1,4 +1,5 @@
-// createMetrics + serveMetrics: /metrics over loopback carries the shared metrics; pre-bound counting is cheap.
+// createMetrics + serveMetrics: /metrics over loopback carries the shared metrics; pre-bound counting counts right.
+// How much cheaper pre-bound counting is than prom-client's labels() (target >= 5x) is `npm run bench -- --only metrics`.
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {createServer} from 'node:net'
@@ -107,28 +108,16 @@ test('separate registries do not share values', () => {
   assert.is(a.forRole('lb'), a.forRole('lb'), 'forRole is cached')
 })
 
-// The hot-path advice in metrics.ts, measured: pre-bound handles versus prom-client's labels() per query.
-test('counting through forRole is much cheaper than prom-client per query', async () => {
-  const {Histogram, Registry} = await import('prom-client')
+// The hot-path handles count the same series prom-client's labels() does (the cost is bench/metrics-cost.ts's).
+test('counting through forRole and through labels() lands in the same series', async () => {
   const m = createMetrics({processMetrics: false})
-  const ref = new Histogram({name: 'ref_seconds', help: 'h', labelNames: ['role'], buckets: [...m.dnsAnswerSeconds.buckets], registers: [new Registry()]})
-  const N = 200_000
+  const N = 20_000
   const qtypes = ['A', 'AAAA', 'NS', 'SOA']
   const bound = m.forRole('isp')
-  const time = (f: () => void) => {
-    f() // warm-up
-    const t0 = process.hrtime.bigint()
-    f()
-    return Number(process.hrtime.bigint() - t0) / N
-  }
-  const viaLabels = time(() => { for (let i = 0; i < N; i++) m.dnsQueries.labels('isp', qtypes[i & 3]!, 'NOERROR').inc() })
-  const viaBound = time(() => { for (let i = 0; i < N; i++) bound.countQuery(qtypes[i & 3]!, 'NOERROR') })
-  const histRef = time(() => { for (let i = 0; i < N; i++) ref.labels('isp').observe(0.0003) })
-  const histFast = time(() => { for (let i = 0; i < N; i++) bound.observeAnswer(0.0003) })
-  console.log(`  per query: counter labels().inc() ${viaLabels.toFixed(0)} ns vs countQuery ${viaBound.toFixed(0)} ns; histogram labels().observe() ${histRef.toFixed(0)} ns vs observeAnswer ${histFast.toFixed(0)} ns`)
-  assert.ok(viaBound * 5 < viaLabels, 'pre-bound counting is at least 5x cheaper')
-  assert.ok(histFast * 5 < histRef, 'fast histogram is at least 5x cheaper')
-  // And the totals are right: 2N counted through the handles (plus the N labels() calls).
+  for (let round = 0; round < 2; round++) for (let i = 0; i < N; i++) m.dnsQueries.labels('isp', qtypes[i & 3]!, 'NOERROR').inc()
+  for (let round = 0; round < 2; round++) for (let i = 0; i < N; i++) bound.countQuery(qtypes[i & 3]!, 'NOERROR')
+  for (let round = 0; round < 2; round++) for (let i = 0; i < N; i++) bound.observeAnswer(0.0003)
+  // The totals are right: 2N counted through the handles plus 2N through labels(), in the same series.
   const body = await m.registry.metrics()
   const total = [...body.matchAll(/^dns_queries_total\{role="isp",qtype="[A-Z]+",rcode="NOERROR"\} (\d+)$/gm)].reduce((a, x) => a + Number(x[1]), 0)
   assert.is(total, 4 * N)

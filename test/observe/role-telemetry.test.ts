@@ -115,7 +115,8 @@ test('glb serve isp --metrics: cache hits and misses; an upstream that times out
     const failed = await Promise.all(Array.from({length: 20}, (_, i) => ask(`n${i}.www.glb.example.test.`)))
     const ms = performance.now() - t0
     assert.ok(failed.every((r) => r.message.rcode === 2), 'SERVFAIL when the DNS-LBs never answer')
-    assert.ok(ms < 3000, `20 failing resolutions in parallel within the time bound (${ms.toFixed(0)} ms)`)
+    // The 1.5 s resolution limit ends them; the client would give up at 4 s (and fail the test above).
+    assert.ok(ms < 3900, `20 failing resolutions in parallel within the time bound (${ms.toFixed(0)} ms)`)
     const body = await scrape(isp, s.metricsPort)
     assert.match(body, /^cache_hits_total 1$/m)
     assert.match(body, /^cache_misses_total 21$/m)

@@ -1,4 +1,6 @@
 // Each prober against fixture content servers with known delays: accurate RTTs, per-source delays, loss.
+// A loaded machine only ever adds delay, so lower bounds are tight and upper bounds leave room for load; the
+// upper bounds still tell the near source from the far one and an exchange from a timeout.
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import dgram from 'node:dgram'
@@ -54,6 +56,11 @@ async function settledMedian(p: Prober, t: ProbeTarget, want: number): Promise<n
   return best
 }
 
+/** The RTT measured for a `delay` ms path: never under it (less 1 ms of timer rounding), at most 10 ms over. */
+function assertRtt(what: string, got: number, delay: number): void {
+  assert.ok(got >= delay - 1 && got <= delay + 10, `${what}: median ${got} ms, expected ${delay} ms (+ up to 10 ms on a busy machine)`)
+}
+
 const methods: Array<[string, (o: {timeoutMs: number}) => Prober, keyof Omit<ContentServers['listeners'][0], 'address'>]> = [
   ['http', (o) => new HttpProber(o), 'http'],
   ['udp', (o) => new UdpProber(o), 'udp'],
@@ -67,8 +74,8 @@ for (const [name, make, service] of methods) {
       const p = make({timeoutMs: 1000})
       const near = await settledMedian(p, probeTarget(SERVER, port, {localAddress: NEAR}), 20)
       const far = await settledMedian(p, probeTarget(SERVER, port, {localAddress: FAR}), 50)
-      assert.ok(Math.abs(near - 20) <= 2, `${name} from ${NEAR}: median ${near} ms, expected 20±2`)
-      assert.ok(Math.abs(far - 50) <= 2, `${name} from ${FAR}: median ${far} ms, expected 50±2`)
+      assertRtt(`${name} from ${NEAR}`, near, 20)
+      assertRtt(`${name} from ${FAR}`, far, 50)
     }))
 
   test(`${name}: a stopped (silent) fixture is 100 % loss, each probe a timeout`, () =>
@@ -80,7 +87,8 @@ for (const [name, make, service] of methods) {
       const took = performance.now() - t0
       assert.equal(s.map((x) => x.ok), [false, false, false])
       for (const x of s) assert.match(x.error!, /^timeout after 150 ms$/)
-      assert.ok(took >= 440 && took < 1500, `3 timeouts of 150 ms took ${took} ms`)
+      // Each probe waited its timeout (not less), and gave up (not never): 10x the 450 ms is room for load.
+      assert.ok(took >= 440 && took < 4500, `3 timeouts of 150 ms took ${took} ms`)
     }))
 }
 
@@ -90,7 +98,8 @@ test('prober localAddress option is the default source; the target overrides it'
     const p = new UdpProber({localAddress: FAR})
     const byOption = await medianRtt(p, probeTarget(SERVER, port))
     const byTarget = await medianRtt(p, probeTarget(SERVER, port, {localAddress: NEAR}))
-    assert.ok(byOption > 45 && byTarget < 25, `option source ${byOption} ms, target source ${byTarget} ms`)
+    // FAR's path is 50 ms, NEAR's 20: no RTT from FAR can be under 49, and NEAR's stays well below that.
+    assert.ok(byOption >= 49 && byTarget < 45, `option source ${byOption} ms, target source ${byTarget} ms`)
   }))
 
 test('tcp: connect succeeds fast on an open port, "refused" on a closed one, timeout when silent', () =>
@@ -98,7 +107,9 @@ test('tcp: connect succeeds fast on an open port, "refused" on a closed one, tim
     const port = cs.listeners[0]!.http!
     const p = new TcpProber({timeoutMs: 200})
     const ok = await p.probe(probeTarget(SERVER, port, {localAddress: NEAR}))
-    assert.ok(ok.ok && ok.rttMs! < 20, `connect: ${JSON.stringify(ok)}`)
+    // A connect, not an exchange: the server's 20 ms reply delay is not in it (the kernel accepts). Under the
+    // 200 ms timeout is all that can be said on a busy machine; ok proves the connect succeeded.
+    assert.ok(ok.ok && ok.rttMs! >= 0 && ok.rttMs! < 200, `connect: ${JSON.stringify(ok)}`)
     // A port nothing listens on: the kernel refuses at once.
     const closed = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, SERVER, () => {
@@ -187,14 +198,15 @@ test('dns: ignores replies with a wrong ID, judges the RCODE, times the right re
 test('an aborted probe settles at once as "aborted"', () =>
   withFixture(async (cs) => {
     const ac = new AbortController()
-    const p = new HttpProber({timeoutMs: 5000})
+    const p = new HttpProber({timeoutMs: 10_000})
     const started = performance.now()
     const pending = p.probe(probeTarget(SERVER, cs.listeners[0]!.http!, {localAddress: FAR}), ac.signal)
     setTimeout(() => ac.abort(), 10)
     const s = await pending
     assert.equal([s.ok, s.error], [false, 'aborted'])
-    assert.ok(performance.now() - started < 45, 'settled before the 50 ms reply')
-  }))
+    // The reply is 5 s away: settling in under half of that is "at once" with room for a busy machine.
+    assert.ok(performance.now() - started < 2500, 'settled long before the 5 s reply')
+  }, {servers: {[SERVER]: {from: {[FAR]: 5000}, default: 5}}}))
 
 test('a probe from a source address the host lacks is a failed sample, not a throw', async () => {
   const s = await new UdpProber({timeoutMs: 300}).probe(probeTarget(SERVER, 9, {localAddress: '192.0.2.1'}))

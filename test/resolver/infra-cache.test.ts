@@ -157,16 +157,11 @@ test('a silent NS costs the first resolution one timeout; the next 20 pay none; 
     const first = await timed(r)
     assert.equal(first.data, [GOOD])
     assert.is(silentQueries(), 1)
-    assert.ok(first.ms >= UNKNOWN_RTT_MS - 5 && first.ms < 1000, `first: ${first.ms} ms (one wait of ${UNKNOWN_RTT_MS} ms)`)
-    const next: number[] = []
-    for (let i = 0; i < 20; i++) {
-      const t = await timed(r)
-      assert.equal(t.data, [GOOD])
-      next.push(t.ms)
-    }
-    const total = next.reduce((a, b) => a + b, 0)
+    // One wait of UNKNOWN_RTT_MS, not the 1500 ms longest one: the upper bound sits just under the latter.
+    assert.ok(first.ms >= UNKNOWN_RTT_MS - 5 && first.ms < 1450, `first: ${first.ms} ms (one wait of ${UNKNOWN_RTT_MS} ms)`)
+    for (let i = 0; i < 20; i++) assert.equal((await timed(r)).data, [GOOD])
+    // No wait is paid without a query to the silent server: the count says it, the clock need not.
     assert.is(silentQueries(), 1, 'not asked again while held')
-    assert.ok(total < 200, `20 resolutions took ${total.toFixed(1)} ms in all (${next.map((m) => m.toFixed(1)).join(' ')})`)
     assert.is(stubs.good.queries, 21)
     // Just before the hold ends: still skipped. Just after: asked once (a probe), then held twice as long.
     clock = 4999
@@ -196,11 +191,7 @@ test('a faster server is preferred over a slower one listed first; decay has the
     // What one NS set learned serves another that shares a server.
     assert.equal((await timed(resolver([FAST], infra))).data, [FAST])
     const before = {slow: stubs.slow.queries, fast: stubs.fast.queries}
-    for (let i = 0; i < 10; i++) {
-      const t = await timed(both)
-      assert.equal(t.data, [FAST])
-      assert.ok(t.ms < 50, `${t.ms} ms`)
-    }
+    for (let i = 0; i < 10; i++) assert.equal((await timed(both)).data, [FAST])
     assert.is(stubs.slow.queries, before.slow, 'the slow server was not asked')
     assert.is(stubs.fast.queries, before.fast + 10)
     assert.ok(infra.stats(SLOW, both.options.port)!.srttMs! >= 55)
@@ -217,9 +208,12 @@ test('a known-fast server that goes silent is given up after the minimum wait, n
     const r = resolver([FAST, GOOD], infra)
     assert.equal((await timed(r)).data, [FAST])
     stubs.fast.silent = true
-    const t = await timed(r)
-    assert.equal(t.data, [GOOD])
-    assert.ok(t.ms >= 195 && t.ms < 600, `${t.ms} ms: waited ~200 ms (minimum), not 1500`)
+    const res = await r.resolve(`gone-quiet.${ZONE}`, RRType.A)
+    assert.equal(res.answer.map((a) => a.data), [GOOD])
+    // The wait chosen is in the hop's note; the clock only confirms it was waited out (load can only add).
+    assert.equal(res.hops.map((h) => [h.server, h.kind]), [[FAST, 'timeout'], [GOOD, 'answer']])
+    assert.match(res.hops[0]!.note ?? '', /within 200 ms/)
+    assert.ok(res.elapsedMs >= 195, `${res.elapsedMs} ms: waited ~200 ms (minimum)`)
     const hops = (await r.resolve(`x.${ZONE}`, RRType.A)).hops
     assert.equal(hops.map((h) => h.server), [GOOD], 'held back afterwards')
   })
@@ -248,7 +242,9 @@ test('when the only server misses a short wait it is asked again with the longes
     assert.is(failed.failure?.kind, 'timeout')
     assert.equal(failed.hops.map((h) => [h.server, h.kind]), [[FAST, 'timeout'], [SILENT, 'timeout'], [FAST, 'timeout'], [SILENT, 'timeout']])
     assert.match(failed.failure!.message, /127\.69\.0\.4 did not answer within 500 ms; 127\.69\.0\.1 did not answer within 500 ms$/)
-    assert.ok(took >= 1550 && took < 2500, `${took} ms = 200 + 376 + 500 + 500`)
+    // The waits are in the message above; the clock confirms they were waited out, and that the 5 s time
+    // limit did not end it instead (kind 'timeout', not 'time-limit').
+    assert.ok(took >= 1550 && took < 5000, `${took} ms = 200 + 376 + 500 + 500`)
   })
 })
 

@@ -126,7 +126,9 @@ test('a silent DNS-LB: the other NS of the set is tried; both silent is a timeou
     assert.match(r.failure!.message, new RegExp(`no answer from the servers of ${NAME.replaceAll('.', '\\.')}`))
     assert.match(r.failure!.message, new RegExp(`${ad.lb(1)} \\(lb1\\.www\\.glb\\.example\\.test\\.\\) did not answer within 300 ms`))
     assert.match(r.failure!.message, new RegExp(ad.lb(2).replaceAll('.', '\\.')))
-    assert.ok(took < 1500, `took ${took} ms`)
+    // Each waited its 300 ms (the message says so), then the resolution ended as a timeout: "not never", with
+    // room for a busy machine (a retry loop would end as a time-limit failure, not a timeout).
+    assert.ok(took < 5000, `took ${took} ms`)
   })
 })
 
@@ -138,7 +140,8 @@ test('the time limit bounds the whole resolution', async () => {
     assert.is(r.status, 'failed')
     assert.is(r.failure?.kind, 'time-limit')
     assert.match(r.failure!.message, /gave up after 600 ms \(time limit\)/)
-    assert.ok(took >= 550 && took < 1200, `took ${took} ms`)
+    // At the 600 ms limit, not before; and far before the 5 s query timeout would have ended it (5x for load).
+    assert.ok(took >= 550 && took < 3000, `took ${took} ms`)
   })
 })
 

@@ -16,7 +16,7 @@ const schema = z.object({ttl, secret: z.string().optional()})
 type S = z.output<typeof schema>
 
 /** Starts a watch on a fresh file holding {ttl: 1} and records what the handlers see. */
-async function setup(opts: {pollMs?: number} = {}) {
+async function setup(opts: {pollMs?: number; debounceMs?: number} = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'glb-watch-'))
   const file = join(dir, 'b.json')
   writeFileSync(file, '{"ttl": 1}')
@@ -26,7 +26,7 @@ async function setup(opts: {pollMs?: number} = {}) {
   const w = watchStateFile(file, schema, {
     onReload: (state, {reason}) => void reloads.push({state, reason}),
     onError: (err) => void errors.push(err),
-  }, {pollMs: opts.pollMs ?? 0})
+  }, {pollMs: opts.pollMs ?? 0, debounceMs: opts.debounceMs})
   return {dir, file, reloads, errors, w}
 }
 
@@ -39,7 +39,7 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function withWatch(fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>, opts?: {pollMs?: number}) {
+async function withWatch(fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>, opts?: {pollMs?: number; debounceMs?: number}) {
   const s = await setup(opts)
   try {
     await fn(s)
@@ -100,7 +100,7 @@ test('a burst of changes is debounced into few reloads, ending on the last versi
     }
     await until(() => reloads.at(-1)?.state.ttl === 119, 'last version')
     assert.ok(reloads.length <= 3, `${reloads.length} reloads for 20 writes`)
-  }))
+  }, {debounceMs: 500})) // writes 5 ms apart stay one burst even when a busy machine stretches the gaps
 
 test('our own writeStateFile is skipped; a later external change is not', () =>
   withWatch(async ({file, reloads}) => {
@@ -122,6 +122,40 @@ test('the poll fallback notices a change, a deletion (reported once) and the fil
     writeFileSync(file, '{"ttl": 7}')
     await until(() => reloads.at(-1)?.state.ttl === 7, 'reload after recreate')
   }, {pollMs: 50}))
+
+test('a forced reload that finds the file half-written loads the version that follows before it resolves', async () => {
+  // An editor writing in place is caught half-way by SIGHUP or reload(): the version read is bad, and by the
+  // time that is known the file has moved on. The reload must go on to the next version itself, still forced:
+  // handed to a later unforced check it would resolve too early, and could skip a version it must reload.
+  const dir = mkdtempSync(join(tmpdir(), 'glb-watch-'))
+  const file = join(dir, 'b.json')
+  let midWrite = false
+  // The validation of the version being read stands in for the editor's timing: it finishes the write, in
+  // place, then reports the half it saw as invalid (ttl 1 is otherwise valid, ttl 22 always is).
+  const racy = z.object({ttl, secret: z.string().optional()}).refine((v) => {
+    if (!midWrite || v.ttl !== 1) return true
+    midWrite = false
+    writeFileSync(file, '{"ttl": 22}')
+    return false
+  }, 'a whole file')
+  writeFileSync(file, '{"ttl": 1}')
+  await loadStateFile(file, racy)
+  const reloads: Array<{state: S; reason: ReloadReason}> = []
+  const errors: Error[] = []
+  const w = watchStateFile(file, racy, {
+    onReload: (state, {reason}) => void reloads.push({state, reason}),
+    onError: (err) => void errors.push(err),
+  }, {pollMs: 0, signal: null, debounceMs: 60_000})
+  try {
+    midWrite = true
+    await w.reload()
+    assert.equal(reloads, [{state: {ttl: 22}, reason: 'manual'}], 'reload() resolved with the following version loaded')
+    assert.equal(errors, [], 'a half-written version that moved on is not an error')
+  } finally {
+    w.close()
+    rmSync(dir, {recursive: true, force: true})
+  }
+})
 
 test('no handler runs after close()', async () => {
   let w: StateWatcher | undefined

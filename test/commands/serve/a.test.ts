@@ -188,12 +188,13 @@ need.test('reload on a file change: a broken file is reported and the last good 
 
 requires(['nsupdate', 'dig'], test).test('UPDATE is wired: unsigned is REFUSED; signed and allowed by updatePolicy is applied, served and saved', async () => {
   const secret = Buffer.alloc(32, 7).toString('base64')
+  const reloadsBefore = glb!.stderr().match(/reloaded .*a\.json \(file changed\)/g)?.length ?? 0
   writeFileSync(join(dir, 'a.json'), labState((s) => {
     s.keys = [{name: 'b-announce.', secret}]
     s.updatePolicy = [{key: 'b-announce.', zone: 'example.test.', names: ['glb', '*.glb']}]
   }))
-  await glb!.waitFor(/reloaded .*a\.json \(file changed\)[\s\S]*$/, 5000)
-  await new Promise((r) => setTimeout(r, 300))
+  // The next reload, not the previous test's (waitFor looks at the whole output).
+  await glb!.waitFor(new RegExp(`(?:reloaded .*a\\.json \\(file changed\\)[\\s\\S]*){${reloadsBefore + 1}}`), 10_000)
   const script = (name: string) => `server ${ADDR} ${port}\nzone example.test.\nupdate add glb.example.test. 300 NS b3.glb.example.test.\nupdate add ${name} 300 A 127.0.0.22\nsend\n`
   const unsigned = await runTool('nsupdate', ['-t', '3'], {stdin: script('b3.glb.example.test.'), timeoutMs: 15_000})
   assert.match(unsigned.stderr + unsigned.stdout, /REFUSED/)
@@ -211,19 +212,17 @@ requires(['nsupdate', 'dig'], test).test('UPDATE is wired: unsigned is REFUSED; 
 
 need.test('reload on SIGHUP, even when no file event was seen', async () => {
   // Write through a hard link in another folder: the same file, but no event in the folder glb watches.
+  // The 1 s stat poll may still notice the change and reload it at any moment (that is its job), so whether
+  // the old answer is still served before the signal is not asserted: it raced the poll (issue 18). What
+  // only SIGHUP produces is a reload logged with its reason, forced even when the poll got there first.
   const other = join(dir, 'elsewhere')
   mkdirSync(other)
   const link = join(other, 'a-link.json')
   linkSync(join(dir, 'a.json'), link)
-  const before = glb!.stderr().length
   writeFileSync(link, labState((s) => s.zones[0].records.push({name: 'hup', type: 'TXT', data: 'after SIGHUP'})))
-  await new Promise((r) => setTimeout(r, 400))
-  const watched = glb!.stderr().slice(before).includes('reloaded')
-  if (process.env.GLB_TEST_VERBOSE) console.log('  file event seen through the link:', watched)
-  if (!watched) assert.is(status(await dig('hup.example.test', 'TXT')), 'NXDOMAIN', 'not reloaded yet')
+  assert.not.match(glb!.stderr(), /\(SIGHUP\)/, 'no SIGHUP reload before the signal')
   glb!.child.kill('SIGHUP')
-  await glb!.waitFor(/reloaded .*a\.json \((SIGHUP|file changed)\)[\s\S]*$/, 5000)
-  if (!watched) await glb!.waitFor(/reloaded .*a\.json \(SIGHUP\)/, 5000)
+  await glb!.waitFor(/reloaded .*a\.json \(SIGHUP\)/, 10_000)
   assert.equal(section(await dig('hup.example.test', 'TXT'), 'ANSWER'), ['hup.example.test. 300 IN TXT "after SIGHUP"'])
 })
 

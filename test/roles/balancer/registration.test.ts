@@ -100,7 +100,8 @@ test('a silent DNS-B is logged once, retried with backoff, and never delays answ
       const t0 = performance.now()
       const m = await lb.ask(ZONE, RRType.A)
       assert.is(m.rcode, Rcode.NOERROR)
-      assert.ok(performance.now() - t0 < 200, `answer took ${(performance.now() - t0).toFixed(0)} ms`)
+      // Not held by the registration's 1 s tries: the bound sits under one, with room for a busy machine.
+      assert.ok(performance.now() - t0 < 900, `answer took ${(performance.now() - t0).toFixed(0)} ms`)
     }
     await waitFor(() => false, 7000) // several retries (3 tries of 1 s each, then backoff 1 s, 2 s)
     const about = logs.filter((l) => l.includes(`DNS-B ${B2}`) && l.startsWith('cannot register'))

@@ -96,13 +96,16 @@ test('serve-stale: when the DNS-LBs go silent, a client gets the expired answer 
     assert.is(stale.message.rcode, Rcode.NOERROR)
     assert.equal(addresses(stale.message), [ad.content(1)])
     assert.is(stale.message.answers[0]!.ttl, 30)
-    assert.ok(stale.ms >= 250 && stale.ms < 1000, `waited for the client timeout only: ${stale.ms.toFixed(0)} ms`)
+    // The 300 ms client timeout, not the 2 s time limit the resolution would run into: the upper bound sits
+    // under the latter, the loosest that still tells the two apart.
+    assert.ok(stale.ms >= 250 && stale.ms < 1900, `waited for the client timeout only: ${stale.ms.toFixed(0)} ms`)
     assert.is(isp.stats.stale, 1)
     await sleep(2000) // the refresh gives up (time limit 2 s): the failure is remembered
     const sent = tb.total()
     const again = await ask(NAME)
     assert.equal(addresses(again.message), [ad.content(1)])
-    assert.ok(again.ms < 200, `a remembered failure answers stale at once: ${again.ms.toFixed(0)} ms`)
+    // At once: not after the 300 ms client timeout again (just under it is the loosest bound that tells).
+    assert.ok(again.ms < 290, `a remembered failure answers stale at once: ${again.ms.toFixed(0)} ms`)
     assert.is(tb.total(), sent, 'and sends nothing')
     for (const lb of tb.lbs) lb.mode = 'ok'
   })
@@ -115,7 +118,8 @@ test('serve-stale off: the same silence is SERVFAIL within the time limit', asyn
     await sleep(1100)
     const r = await ask(NAME)
     assert.is(r.message.rcode, Rcode.SERVFAIL)
-    assert.ok(r.ms >= 1500 && r.ms < 3000, `${r.ms.toFixed(0)} ms`)
+    // Ended by the 2 s time limit (a SERVFAIL at all says it ended before the client's 4 s deadline).
+    assert.ok(r.ms >= 1500, `${r.ms.toFixed(0)} ms`)
     assert.is(isp.stats.stale, 0)
   })
 })
@@ -129,7 +133,8 @@ test('a stale answer rather than SERVFAIL when the bound on resolutions in progr
     await sleep(100)
     const r = await ask(NAME)
     assert.equal(addresses(r.message), [ad.content(1)])
-    assert.ok(r.ms < 200, `answered at once: ${r.ms.toFixed(0)} ms`)
+    // At once: not after the 1500 ms client timeout (the bound sits under it, with room for a busy machine).
+    assert.ok(r.ms < 1400, `answered at once: ${r.ms.toFixed(0)} ms`)
     assert.is(isp.stats.stale, 1)
     await hanging
   })
@@ -143,8 +148,9 @@ test('a lost upstream packet is retried within a bound and the client gets the a
     const r = await ask(NAME)
     assert.equal(addresses(r.message), [ad.content(1)])
     assert.is(tb.lbs[0]!.log.length, 3, showLog(tb.lbs[0]!.log))
-    // A known-fast server is given up after the 200 ms minimum, then asked again with the longest wait.
-    assert.ok(r.ms >= 190 && r.ms < 700, `${r.ms.toFixed(0)} ms`)
+    // A known-fast server is given up after the 200 ms minimum (not the 1500 ms longest wait: the bound sits
+    // under that), then asked again with the longest wait.
+    assert.ok(r.ms >= 190 && r.ms < 1400, `${r.ms.toFixed(0)} ms`)
     assert.is(isp.stats.servfail, 0)
   })
 })

@@ -37,7 +37,6 @@ test('1,000 registrations in a burst are acknowledged after few writes and all s
     const writes = b.role.commit.writes
     console.log(`    1000 registrations: ${ms.toFixed(0)} ms, ${writes} writes`)
     assert.ok(writes < 100, `group commit: ${writes} writes for 1000 UPDATEs`)
-    assert.ok(ms < 10_000, `took ${ms} ms`)
     await b.close(true)
     b = await runDnsB(bState(), {dir})
     assert.is(b.role.store.table.leaseCount, 1000, 'every lease restored')
