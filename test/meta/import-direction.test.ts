@@ -82,6 +82,24 @@ test('every import between src folders is an allowed edge of the layering', () =
   assert.equal(forbiddenImports(files), [])
 })
 
+/** Inside src/dns: what each subfolder may import besides itself (the rest of src/dns is the server side). */
+const DNS_INSIDE: Record<string, readonly string[]> = {'dns/wire': [], 'dns/tsig': ['dns/wire']}
+
+test('inside src/dns: wire imports only wire, tsig only tsig and wire', () => {
+  const bad: string[] = []
+  for (const [file, text] of Object.entries(srcFiles())) {
+    const sub = Object.keys(DNS_INSIDE).find((d) => file.startsWith(d + '/'))
+    if (!sub) continue
+    for (const spec of specifiers(text)) {
+      if (!spec.startsWith('.')) continue
+      const target = relative('.', join(dirname(file), spec))
+      const ok = [sub, ...DNS_INSIDE[sub]!].some((d) => target.startsWith(d + '/'))
+      if (!ok) bad.push(`src/${file}: '${spec}'`)
+    }
+  }
+  assert.equal(bad, [])
+})
+
 test('every src folder has a row in the table, and the table names only src folders', () => {
   const folders = readdirSync(src).filter((n) => statSync(join(src, n)).isDirectory()).sort()
   assert.equal(Object.keys(ALLOWED).sort(), folders)

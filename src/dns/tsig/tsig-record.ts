@@ -1,6 +1,6 @@
 // The TSIG RR on the wire (RFC 8945 §4): locate it in a message, read it strictly, write it, and lay out the digest.
-import {nameToWire as presentationToWire, readName, type NameCache} from './wire/name.js'
-import {WireError} from './wire/wire-error.js'
+import {nameToWire as presentationToWire, readName, type NameCache} from '../wire/name.js'
+import {WireError} from '../wire/wire-error.js'
 
 /** RR TYPE of TSIG (RFC 8945 §4.2). */
 export const TSIG_TYPE = 250

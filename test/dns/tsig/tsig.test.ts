@@ -3,11 +3,11 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import dnsPacket from 'dns-packet'
-import {findTsigOffset, NO_TSIG, parseTsigRecord, sign, signResponse, TSIG_FORMERR, tsigErrorResponse, verify} from '../../src/dns/tsig.js'
-import {appendTsig, nameToWire} from '../../src/dns/tsig-record.js'
-import type {TsigRecord, VerifyFailure, VerifyResult} from '../../src/dns/tsig.js'
-import {tsigAlgorithms} from '../../src/dns/tsig-algorithm.js'
-import {createKeyring, createTsigKey, parseKeySpec} from '../../src/dns/tsig-keyring.js'
+import {findTsigOffset, NO_TSIG, parseTsigRecord, sign, signResponse, TSIG_FORMERR, tsigErrorResponse, verify} from '../../../src/dns/tsig/tsig.js'
+import {appendTsig, nameToWire} from '../../../src/dns/tsig/tsig-record.js'
+import type {TsigRecord, VerifyFailure, VerifyResult} from '../../../src/dns/tsig/tsig.js'
+import {tsigAlgorithms} from '../../../src/dns/tsig/tsig-algorithm.js'
+import {createKeyring, createTsigKey, parseKeySpec} from '../../../src/dns/tsig/tsig-keyring.js'
 
 const KEY = createTsigKey('k1', 'hmac-sha256', Buffer.from('0123456789abcdef0123456789abcdef'))
 const RING = createKeyring([KEY])
