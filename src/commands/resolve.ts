@@ -1,51 +1,9 @@
 // `glb resolve`: resolve a name iteratively from the lab root (or given servers) and print the final answer.
-import {Args, Flags} from '@oclif/core'
-import {isIP} from 'node:net'
+import {Args} from '@oclif/core'
 import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
-import type {ResolverOptions} from '../resolver/iterative-resolver.js'
-import type {Resolution} from '../resolver/resolution.js'
-
-/** The lab root of docs/ARCHITECTURE.md: the default start server, so nothing is ever sent off the machine. */
-export const LAB_ROOT = '127.0.0.9'
-
-/** Flags `glb resolve` and `glb trace` share. */
-export const resolveFlags = {
-  type: Flags.string({char: 't', description: 'record type to ask for (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)', default: 'A'}),
-  server: Flags.string({char: 's', description: `start server address (repeatable); default the lab root ${LAB_ROOT}`, multiple: true}),
-  source: Flags.string({aliases: ['from'], description: 'send every query from this local address (--from: as that ISP\'s resolver would)'}),
-  port: Flags.integer({char: 'p', description: 'port of every server asked, including those learned from referrals', default: 53, min: 1, max: 65535}),
-  qmin: Flags.boolean({description: 'qname minimisation, RFC 9156 (--no-qmin asks every server the full name)', default: true, allowNo: true}),
-  timeout: Flags.integer({description: 'ms to wait for each server before trying the next', default: 1500, min: 1}),
-  'time-limit': Flags.integer({description: 'ms the whole resolution may take', default: 10_000, min: 1}),
-}
-
-/** Checks the shared flags and turns them into resolver options and the query type; usage errors exit 2. */
-export async function resolverSetup(name: string, flags: {type: string; server?: string[]; source?: string; port: number; qmin: boolean; timeout: number; 'time-limit': number}): Promise<{type: number; options: ResolverOptions}> {
-  const {typeFromName} = await import('../dns/wire/constants.js')
-  const {normalizeDnsName} = await import('../state/normalize-dns-name.js')
-  const type = typeFromName(flags.type)
-  if (type === null) throw new GlbError(`--type ${flags.type}: not a record type (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)`, Exit.usage)
-  const n = normalizeDnsName(name)
-  if (typeof n !== 'string') throw new GlbError(`${name}: not a domain name (${n.error})`, Exit.usage)
-  const servers = flags.server?.length ? flags.server : [LAB_ROOT]
-  for (const s of servers) if (!isIP(s)) throw new GlbError(`--server ${s}: expected an IPv4 or IPv6 address`, Exit.usage)
-  if (flags.source !== undefined && !isIP(flags.source)) throw new GlbError(`--source ${flags.source}: expected a local IPv4 or IPv6 address`, Exit.usage)
-  return {
-    type,
-    options: {
-      startServers: servers, port: flags.port, qnameMinimisation: flags.qmin, queryTimeoutMs: flags.timeout,
-      timeLimitMs: flags['time-limit'], ...(flags.source ? {source: flags.source} : {}),
-    },
-  }
-}
-
-/** One line saying why there is no answer. */
-export function noAnswerReason(r: Omit<Resolution, 'hops'>, typeText: string): string {
-  const by = r.answeredBy ? ` (from ${r.answeredBy.server}, zone ${r.answeredBy.zone})` : ''
-  if (r.status === 'nxdomain') return `${r.qname} ${typeText}: NXDOMAIN, the name does not exist${by}`
-  if (r.status === 'nodata') return `${r.qname} has no ${typeText} records (NODATA)${by}`
-  return `${r.qname} ${typeText}: ${r.failure?.message ?? 'resolution failed'}`
-}
+import {LAB_ROOT, resolveFlags} from '../cli/resolve-flags.js'
+import {resolverSetup} from '../cli/resolver-setup.js'
+import {noAnswerReason} from '../resolver/no-answer-reason.js'
 
 export default class Resolve extends GlbCommand {
   static override summary = 'Resolve a name iteratively, the way an ISP resolver would, and print the answer.'

@@ -1,7 +1,9 @@
 // `glb trace`: dig +trace made for GSLB: one row per hop with the role of each server and the DNS-LB's reasons.
 import {Args} from '@oclif/core'
 import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
-import {noAnswerReason, resolveFlags, resolverSetup, LAB_ROOT} from './resolve.js'
+import {LAB_ROOT, resolveFlags} from '../cli/resolve-flags.js'
+import {resolverSetup} from '../cli/resolver-setup.js'
+import {noAnswerReason} from '../resolver/no-answer-reason.js'
 import type {TraceHop, TraceReport} from '../resolver/trace-report.js'
 
 export default class Trace extends GlbCommand {

@@ -4,6 +4,7 @@ import type {ParsedQuery} from './wire/reader.js'
 
 /** Who asked, and over what. */
 export interface Client {
+  /** Normalised once by the server: an IPv4 client of a dual-stack socket is its IPv4 address, family 4. */
   address: string
   port: number
   family: 4 | 6

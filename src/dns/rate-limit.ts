@@ -93,7 +93,7 @@ export function rateLimit(inner: Handler, options: RateLimitOptions): RateLimite
         stats.passed++
         return inner.serveDNS(req, w)
       }
-      const key = prefixKey(req.client.address, req.client.family, v4Mask, o.ipv6PrefixLength ?? 56)
+      const key = prefixKey(req.client.address, v4Mask, o.ipv6PrefixLength ?? 56)
       const over = allow(key, clock())
       if (!over) {
         stats.passed++
@@ -128,13 +128,11 @@ function maskV4(len: number): number {
   return len <= 0 ? 0 : len >= 32 ? 0xffffffff : (0xffffffff << (32 - len)) >>> 0
 }
 
-/** A key for the client's prefix: a number for IPv4 (and IPv4-mapped IPv6), text for IPv6. */
-function prefixKey(address: string, family: 4 | 6, v4Mask: number, v6Len: number): string | number {
-  let text = address
-  if (family === 6 && text.startsWith('::ffff:') && text.indexOf('.') > 0) text = text.slice(7)
-  const v4 = parseV4(text)
+/** A key for the client's prefix: a number for IPv4, text for IPv6 (Request.client is already unmapped). */
+function prefixKey(address: string, v4Mask: number, v6Len: number): string | number {
+  const v4 = parseV4(address)
   if (v4 >= 0) return (v4 & v4Mask) >>> 0
-  return v6Prefix(text, v6Len)
+  return v6Prefix(address, v6Len)
 }
 
 function parseV4(s: string): number {

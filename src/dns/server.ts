@@ -8,6 +8,7 @@ import {WireError} from './wire/wire-error.js'
 import {encodeError, encodeResponse, summarize, udpLimit, type PreparedAnswer, type ResponseEdns, type ResponseSpec} from './response.js'
 import type {Client, Handler, Request, ResponseWriter} from './handler.js'
 import {formatListen, parseListen, type ListenAddress} from './listen-address.js'
+import {unmapIPv4} from './unmap-ipv4.js'
 
 export interface ServerOptions {
   listen: (string | ListenAddress)[]
@@ -59,7 +60,8 @@ interface ServerContext {
 
 /** Where an answer goes: a UDP peer, or a TCP connection (which frames it and counts answers in flight). */
 interface Sink {
-  send(b: Buffer, to: Client): void
+  /** `address` is the peer as the socket knows it (::ffff:a.b.c.d on a dual-stack socket), not Client.address. */
+  send(b: Buffer, address: string, port: number): void
   /** An Exchange has its answer (TCP counts answers in flight with it). */
   answered?(): void
 }
@@ -80,8 +82,8 @@ class UdpSink implements Sink {
 
   constructor(private readonly socket: dgram.Socket) {}
 
-  send(b: Buffer, to: Client): void {
-    this.queue.push(b, to.port, to.address)
+  send(b: Buffer, address: string, port: number): void {
+    this.queue.push(b, port, address)
     if (!this.scheduled) {
       this.scheduled = true
       setImmediate(this.flushNow)
@@ -113,6 +115,15 @@ function literalLookup(address: string, _options: unknown, callback: (err: NodeJ
   callback(null, address, address.includes(':') ? 6 : 4)
 }
 
+/** The Client a handler sees, its address normalised once here so no role unwraps ::ffff: itself. */
+function clientOf(address: string, port: number, ipv6: boolean): Client {
+  if (ipv6) {
+    const v4 = unmapIPv4(address)
+    if (v4 !== address) return {address: v4, port, family: 4}
+  }
+  return {address, port, family: ipv6 ? 6 : 4}
+}
+
 /**
  * One query being answered: it is both the Request a handler reads and the ResponseWriter it answers with, so
  * the per-query cost is this object and the answer's bytes (the hot path rule of ARCHITECTURE.md).
@@ -126,6 +137,8 @@ class Exchange implements Request, ResponseWriter {
   constructor(
     private readonly ctx: ServerContext,
     private readonly sink: Sink,
+    /** Where UDP answers go: the peer as the socket reported it (client.address may be unmapped). */
+    private readonly peer: string,
     readonly query: ParsedQuery,
     readonly message: Buffer,
     readonly client: Client,
@@ -145,7 +158,7 @@ class Exchange implements Request, ResponseWriter {
 
   private out(b: Buffer, rcode: number, summary: string): void {
     this.sent = true
-    this.sink.send(b, this.client)
+    this.sink.send(b, this.peer, this.client.port)
     if (this.ctx.log) logLine(this.ctx.log, this.started, this.client, this.query, this.message, rcode, summary)
   }
 
@@ -207,7 +220,7 @@ class Exchange implements Request, ResponseWriter {
     if (this.transport !== 'tcp') throw new Error('stream() needs TCP')
     this.claim()
     this.sent = true
-    for (const m of messages) this.sink.send(m, this.client)
+    for (const m of messages) this.sink.send(m, this.peer, this.client.port)
     if (this.ctx.log) logLine(this.ctx.log, this.started, this.client, this.query, this.message, 0, `${messages.length} messages`)
   }
 
@@ -233,7 +246,7 @@ class Exchange implements Request, ResponseWriter {
  * Handles one message from either transport. Returns true when an Exchange took it (it reports its answer
  * through sink.answered), false when the server answered or dropped the message itself.
  */
-function handleMessage(ctx: ServerContext, sink: Sink, msg: Buffer, client: Client, local: {address: string; port: number}, transport: 'udp' | 'tcp'): boolean {
+function handleMessage(ctx: ServerContext, sink: Sink, msg: Buffer, peer: string, client: Client, local: {address: string; port: number}, transport: 'udp' | 'tcp'): boolean {
   const started = ctx.log ? process.hrtime.bigint() : 0n
   if (msg.length < 12) { ctx.stats.dropped++; return false } // no readable header: nothing to answer
   if (msg[2]! & 0x80) { ctx.stats.dropped++; return false } // QR=1: never answer a response (reflection loops)
@@ -246,11 +259,11 @@ function handleMessage(ctx: ServerContext, sink: Sink, msg: Buffer, client: Clie
     // NOTIMP wins for opcodes we do not implement even when the rest is odd (RFC 1035 §4.1.1).
     const opcode = (msg[2]! >> 3) & 0xf
     const rcode = ctx.opcodes.has(opcode) ? Rcode.FORMERR : Rcode.NOTIMP
-    sink.send(encodeError(msg, rcode, null, null), client)
+    sink.send(encodeError(msg, rcode, null, null), peer, client.port)
     if (ctx.log) logLine(ctx.log, started, client, null, msg, rcode, err.message)
     return false
   }
-  const ex = new Exchange(ctx, sink, q, msg, client, local, transport, started)
+  const ex = new Exchange(ctx, sink, peer, q, msg, client, local, transport, started)
   if (!ctx.opcodes.has(q.header.opcode)) {
     ex.reply({rcode: Rcode.NOTIMP})
     return true
@@ -314,9 +327,9 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
       udpSinks.push(sink)
       udp.on('message', (msg, rinfo) => {
         stats.udp++
-        const client: Client = {address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 6 : 4}
+        const client = clientOf(rinfo.address, rinfo.port, rinfo.family === 'IPv6')
         try {
-          handleMessage(ctx, sink, msg, client, local, 'udp')
+          handleMessage(ctx, sink, msg, rinfo.address, client, local, 'udp')
         } catch (err) {
           ctx.onError(err)
         }
@@ -342,7 +355,7 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
     perClient.set(addr, n + 1)
     tcpSockets.add(sock)
     stats.tcpOpen = tcpSockets.size
-    const client: Client = {address: addr, port: sock.remotePort ?? 0, family: sock.remoteFamily === 'IPv6' ? 6 : 4}
+    const client = clientOf(addr, sock.remotePort ?? 0, sock.remoteFamily === 'IPv6')
     let pending: Buffer = Buffer.alloc(0)
     let slowTimer: NodeJS.Timeout | null = null
     let inFlight = 0
@@ -387,7 +400,7 @@ export async function startServer(opts: ServerOptions): Promise<DnsServer> {
         inFlight++
         let taken = false
         try {
-          taken = handleMessage(ctx, sink, msg, client, local, 'tcp')
+          taken = handleMessage(ctx, sink, msg, addr, client, local, 'tcp')
         } catch (err) {
           ctx.onError(err)
         }

@@ -7,6 +7,7 @@ import http from 'node:http'
 import type net from 'node:net'
 import {basename, dirname} from 'node:path'
 import ipaddr from 'ipaddr.js'
+import {unmapIPv4} from '../dns/unmap-ipv4.js'
 import {LatencyMatrix} from './latency-matrix.js'
 import {holdSilentTcpPort} from './silent-tcp-listener.js'
 import type {SilentTcpListener} from './silent-tcp-listener.js'
@@ -240,7 +241,7 @@ class ContentServer {
   private later(source: string, reply: () => void, since = performance.now()): void {
     this.hits.set(this.address, (this.hits.get(this.address) ?? 0) + 1)
     if (this.down || this.closed) return
-    const ms = this.matrix().sampleDelayMs(this.address, plainAddress(source))
+    const ms = this.matrix().sampleDelayMs(this.address, unmapIPv4(source))
     if (ms === null) return
     const deadline = since + ms
     const fire = (): void => {
@@ -291,11 +292,6 @@ function bindUdp(
       resolve(sock)
     })
   })
-}
-
-/** "::ffff:127.0.1.1" -> "127.0.1.1", so the matrix sees the address the prober bound. */
-function plainAddress(a: string): string {
-  return a.startsWith('::ffff:') ? a.slice(7) : a
 }
 
 /**

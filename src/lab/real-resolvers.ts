@@ -6,7 +6,8 @@ import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, accessSync, c
 import {isIPv4} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join, delimiter} from 'node:path'
-import dnsPacket from 'dns-packet'
+import {buildQuery} from '../dns/client.js'
+import {RRClass, RRType} from '../dns/wire/constants.js'
 import {unboundConf, unboundStubZone} from './templates/unbound-conf.js'
 import {namedConf, namedStaticStub} from './templates/named-conf.js'
 import {rootHints} from './templates/root-hints.js'
@@ -240,10 +241,7 @@ function findBinary(kind: RealResolverKind): string {
 function answersAt(addr: string, port: number, waitMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const id = Math.floor(Math.random() * 65536)
-    const query = dnsPacket.encode({
-      type: 'query', id, flags: 0,
-      questions: [{type: 'TXT', class: 'CH', name: 'version.bind'}],
-    })
+    const query = buildQuery('version.bind', RRType.TXT, {id, klass: RRClass.CH, edns: false})
     const sock = createSocket('udp4')
     let done = false
     const finish = (ok: boolean) => {

@@ -1,8 +1,8 @@
 // DNS prober: the time to answer one query over UDP; only the reply's ID, QR bit and RCODE are read.
 import dgram from 'node:dgram'
 import {randomInt} from 'node:crypto'
-import dnsPacket from 'dns-packet'
-import type {RecordType} from 'dns-packet'
+import {buildQuery} from '../dns/client.js'
+import {typeFromName} from '../dns/wire/constants.js'
 import {BaseProber, begin, roundMs} from './attempt.js'
 import {networkError} from './network-error.js'
 import type {ProbeRun, ProbeTarget, ProberOptions, Sample} from './prober.js'
@@ -11,8 +11,8 @@ import type {ProbeRun, ProbeTarget, ProberOptions, Sample} from './prober.js'
 export interface DnsProberOptions extends ProberOptions {
   /** Query name when the target has no `host`. Default ".". */
   qname?: string
-  /** Default "NS" (every server has something to say about it, even if only REFUSED). */
-  qtype?: RecordType
+  /** A record type name (A, NS, TXT, TYPEnn...). Default "NS" (every server has something to say about it, even if only REFUSED). */
+  qtype?: string
   /** RCODEs that count as healthy. Default [0 NOERROR, 3 NXDOMAIN]. */
   okRcodes?: number[]
   /** Set RD (recursion desired). Default false: probing asks for the server's own work, not a recursion. */
@@ -32,9 +32,11 @@ export class DnsProber extends BaseProber {
 
   constructor(private readonly opts: DnsProberOptions = {}) {
     super(opts)
-    const type = opts.qtype ?? 'NS'
-    const flags = opts.recursionDesired ? dnsPacket.RECURSION_DESIRED : 0
-    this.query = (id, name) => dnsPacket.encode({type: 'query', id, flags, questions: [{type, name, class: 'IN'}]})
+    const type = typeFromName(opts.qtype ?? 'NS')
+    if (type === null) throw new Error(`DNS prober: qtype ${opts.qtype}: not a record type (A, AAAA, NS, TXT, TYPEnn...)`)
+    // No EDNS: the probe asks the plainest question every server answers.
+    const rd = opts.recursionDesired ?? false
+    this.query = (id, name) => buildQuery(name, type, {id, rd, edns: false})
   }
 
   start(target: ProbeTarget, done: (sample: Sample) => void): ProbeRun {

@@ -1,6 +1,6 @@
 // A DNS-B announces itself to DNS-A: the delegation NS for its zone and its glue, as one TSIG-signed UPDATE.
 import {isIP} from 'node:net'
-import type {TsigKey} from '../dns/tsig-keyring.js'
+import type {TsigKey} from '../dns/tsig/tsig-keyring.js'
 import {RRType} from '../dns/wire/constants.js'
 import {canonicalName, isSubdomain} from '../dns/wire/name.js'
 import {keyFrom, sendAll, type DnsBOutcome} from './register.js'

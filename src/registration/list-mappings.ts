@@ -6,7 +6,7 @@ import {keyFrom, parseDnsTarget} from './register.js'
 import {lbLabelOf, parseMeasurement, parseRegistrationName, type Measurement} from './registration-records.js'
 import type {DnsTarget} from './send-update.js'
 import {transferZone} from './transfer-zone.js'
-import type {TsigKey} from '../dns/tsig-keyring.js'
+import type {TsigKey} from '../dns/tsig/tsig-keyring.js'
 
 /** One lease: resolver prefix -> DNS-LB, with the seconds left (the record's TTL). */
 export interface MappingRow {

@@ -1,7 +1,7 @@
 // The registration client: register, renew and remove "resolver prefix -> DNS-LB" at every DNS-B, push measurements.
 import {isIP} from 'node:net'
 import {parseListen} from '../dns/listen-address.js'
-import {parseKeySpec, TsigKeyError, type TsigKey} from '../dns/tsig-keyring.js'
+import {parseKeySpec, TsigKeyError, type TsigKey} from '../dns/tsig/tsig-keyring.js'
 import {RRType} from '../dns/wire/constants.js'
 import {canonicalName} from '../dns/wire/name.js'
 import type {Prefix} from '../mapping/index.js'

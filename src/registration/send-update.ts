@@ -1,7 +1,7 @@
 // Sends one TSIG-signed UPDATE to one server and checks the signed reply (RFC 2136 + RFC 8945).
 import {exchange, ExchangeError} from '../dns/client.js'
-import {findTsigOffset, NO_TSIG, parseTsigRecord, sign, TsigErrorCode, TSIG_FORMERR, verify} from '../dns/tsig.js'
-import type {TsigKey} from '../dns/tsig-keyring.js'
+import {findTsigOffset, NO_TSIG, parseTsigRecord, sign, TsigErrorCode, TSIG_FORMERR, verify} from '../dns/tsig/tsig.js'
+import type {TsigKey} from '../dns/tsig/tsig-keyring.js'
 import {rcodeName} from '../dns/wire/constants.js'
 import {formatListen} from '../dns/listen-address.js'
 import {RegistrationError} from './registration-error.js'

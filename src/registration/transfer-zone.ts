@@ -1,8 +1,8 @@
 // A zone transfer client (RFC 5936 AXFR over TCP), TSIG-signed and verified message by message (RFC 8945 §5.3.1).
 import {buildQuery, exchangeTcpStream, ExchangeError} from '../dns/client.js'
-import {parseTsigRecord, sign, TsigErrorCode} from '../dns/tsig.js'
-import {createStreamVerifier} from '../dns/tsig-stream.js'
-import type {TsigKey} from '../dns/tsig-keyring.js'
+import {parseTsigRecord, sign, TsigErrorCode} from '../dns/tsig/tsig.js'
+import {createStreamVerifier} from '../dns/tsig/tsig-stream.js'
+import type {TsigKey} from '../dns/tsig/tsig-keyring.js'
 import {RRType, rcodeName} from '../dns/wire/constants.js'
 import {canonicalName} from '../dns/wire/name.js'
 import {readMessage, type WireRecord} from '../dns/wire/reader.js'

@@ -38,7 +38,7 @@ export function rrsetAbsent(name: string, type: number): UpdateRecord {
   return {name, type, class: RRClass.NONE, ttl: 0, data: EMPTY}
 }
 
-/** An UPDATE for `zone` (unsigned; sign it with src/dns/tsig.ts before sending). */
+/** An UPDATE for `zone` (unsigned; sign it with src/dns/tsig/tsig.ts before sending). */
 export function buildUpdate(zone: string, updates: UpdateRecord[], opts: {prerequisites?: UpdateRecord[]; id?: number} = {}): Buffer {
   const pre = opts.prerequisites ?? []
   const w = new MessageWriter(512)

@@ -3,7 +3,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {buildQuery} from '../../src/dns/client.js'
-import {sign} from '../../src/dns/tsig.js'
+import {sign} from '../../src/dns/tsig/tsig.js'
 import {EdnsOption, RRType} from '../../src/dns/wire/constants.js'
 import type {Message} from '../../src/dns/wire/reader.js'
 import {addRecord, buildUpdate, deleteRRset} from '../../src/registration/update-builder.js'

@@ -2,7 +2,7 @@
 // answers only when the choice changes; persists its measurements, and discovers and registers itself.
 import net from 'node:net'
 import {parseListen} from '../../dns/listen-address.js'
-import {createTsigKey} from '../../dns/tsig-keyring.js'
+import {createTsigKey} from '../../dns/tsig/tsig-keyring.js'
 import type {GlbMetrics} from '../../observe/metrics.js'
 import {createProber, DEFAULT_PORTS} from '../../probe/create-prober.js'
 import {probeTarget} from '../../probe/prober.js'

@@ -1,7 +1,7 @@
 // Discovery and registration, DNS-LB side (ARCHITECTURE.md "Discovery" and "Registrations"): learn the ISP
 // resolver's egress by whoami, register "egress/32 -> this DNS-LB" with every DNS-B, renew before the lease
 // ends, move the registration when the egress changes, and in direct mode push measurements too.
-import type {TsigKey} from '../../dns/tsig-keyring.js'
+import type {TsigKey} from '../../dns/tsig/tsig-keyring.js'
 import type {ProblemLog} from './problem-log.js'
 
 /** One measured server as pushed in direct mode: `"<addr> srtt=MS loss=PCT up=0|1"`. */

@@ -125,8 +125,6 @@ export class SecondNsRelay {
   }
 
   private async lookup(client: string): Promise<{home: Home; ttlMs: number}> {
-    // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; DNS-B maps them as the IPv4 address they are.
-    if (client.startsWith('::ffff:') && net.isIPv4(client.slice(7))) client = client.slice(7)
     const v4 = net.isIPv4(client)
     const ecs = {family: (v4 ? 4 : 6) as 4 | 6, sourceLen: v4 ? 32 : 128, scopeLen: 0, address: v4 ? ipv4Bytes(client) : ipv6Bytes(client)}
     const bs = this.o.dnsb.addresses

@@ -8,9 +8,9 @@
 import {isIPv4} from 'node:net'
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
 import {encodeResponse, PreparedAnswer, type ResponseSpec} from '../../dns/response.js'
-import {findTsigOffset, signResponse, TSIG_FORMERR, tsigErrorResponse, verify, type VerifyOk} from '../../dns/tsig.js'
-import {createStreamSigner} from '../../dns/tsig-stream.js'
-import type {Keyring} from '../../dns/tsig-keyring.js'
+import {findTsigOffset, signResponse, TSIG_FORMERR, tsigErrorResponse, verify, type VerifyOk} from '../../dns/tsig/tsig.js'
+import {createStreamSigner} from '../../dns/tsig/tsig-stream.js'
+import type {Keyring} from '../../dns/tsig/tsig-keyring.js'
 import {EdnsOption, OUR_UDP_SIZE, Opcode, Rcode, RRType} from '../../dns/wire/constants.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import type {SoaData} from '../../dns/wire/reader.js'
@@ -348,12 +348,8 @@ export class ReferralHandler implements Handler {
     let end = text.indexOf('%')
     if (end < 0) end = text.length
     const b = this.scratch
-    if (!parseIPv6Into(text, b, 0, end)) return null
-    // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: map them as the IPv4 address they are.
-    if (b[10] === 0xff && b[11] === 0xff && b.subarray(0, 10).every((x) => x === 0)) {
-      return ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0
-    }
-    return b
+    // No ::ffff: case: Request.client is already unmapped (src/dns/server.ts), so IPv6 text here is IPv6.
+    return parseIPv6Into(text, b, 0, end) ? b : null
   }
 
   /**
@@ -408,9 +404,8 @@ export class ReferralHandler implements Handler {
   /** `<anything>.whoami.<zone>`: the asker's address (A for IPv4, AAAA for IPv6, TXT always; ANY the address), TTL 0. */
   private whoami(req: Request, w: ResponseWriter): void {
     const q = req.query
-    let addr = req.client.address
-    let family = req.client.family
-    if (family === 6 && addr.startsWith('::ffff:') && isIPv4(addr.slice(7))) { addr = addr.slice(7); family = 4 }
+    // Request.client is already unmapped: an IPv4 client of a dual-stack socket is family 4 here.
+    const {address: addr, family} = req.client
     const answer: RR[] = []
     const any = q.qtype === RRType.ANY
     if ((any || q.qtype === RRType.A) && family === 4) answer.push({name: q.qname, type: RRType.A, ttl: 0, data: addr})

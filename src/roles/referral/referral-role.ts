@@ -3,7 +3,7 @@
 import type {Handler} from '../../dns/handler.js'
 import {parseListen} from '../../dns/listen-address.js'
 import {rateLimit, type RateLimitedHandler, type RateLimitOptions} from '../../dns/rate-limit.js'
-import {createKeyring, createTsigKey, type Keyring} from '../../dns/tsig-keyring.js'
+import {createKeyring, createTsigKey, type Keyring} from '../../dns/tsig/tsig-keyring.js'
 import {Opcode} from '../../dns/wire/constants.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import {parseAddress, parsePrefix, prefixContains} from '../../mapping/index.js'

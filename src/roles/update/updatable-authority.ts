@@ -5,7 +5,7 @@
 // state's records, the SOA serial is bumped (so pollers notice), the zones are rebuilt, and a.json is written
 // atomically before the NOERROR reply.
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
-import {createKeyring, createTsigKey, type Keyring} from '../../dns/tsig-keyring.js'
+import {createKeyring, createTsigKey, type Keyring} from '../../dns/tsig/tsig-keyring.js'
 import {Opcode, Rcode, RRType, typeFromName, typeName} from '../../dns/wire/constants.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import type {RData} from '../../dns/wire/writer.js'

@@ -1,9 +1,9 @@
 // Answers RFC 2136 UPDATE requests: TSIG first (RFC 8945), then the update, then a durable commit, then the reply.
 import type {Client, Request, ResponseWriter} from '../../dns/handler.js'
 import {encodeResponse} from '../../dns/response.js'
-import {findTsigOffset, NO_TSIG, signResponse, TSIG_FORMERR, tsigErrorResponse, verify} from '../../dns/tsig.js'
-import type {VerifyFailure, VerifyOk} from '../../dns/tsig.js'
-import type {Keyring} from '../../dns/tsig-keyring.js'
+import {findTsigOffset, NO_TSIG, signResponse, TSIG_FORMERR, tsigErrorResponse, verify} from '../../dns/tsig/tsig.js'
+import type {VerifyFailure, VerifyOk} from '../../dns/tsig/tsig.js'
+import type {Keyring} from '../../dns/tsig/tsig-keyring.js'
 import {OUR_UDP_SIZE, Rcode, rcodeName} from '../../dns/wire/constants.js'
 import {WireError} from '../../dns/wire/wire-error.js'
 import {readUpdate} from './update-message.js'

@@ -6,7 +6,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {join} from 'node:path'
-import {createTsigKey} from '../../../src/dns/tsig-keyring.js'
+import {createTsigKey} from '../../../src/dns/tsig/tsig-keyring.js'
 import {Rcode, RRType} from '../../../src/dns/wire/constants.js'
 import {startContentServers} from '../../../src/lab/content-server.js'
 import {registrationClient} from '../../../src/roles/balancer/registration-client.js'

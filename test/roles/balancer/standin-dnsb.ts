@@ -4,9 +4,9 @@
 import {startServer} from '../../../src/dns/server.js'
 import type {DnsServer} from '../../../src/dns/server.js'
 import {encodeResponse} from '../../../src/dns/response.js'
-import {signResponse, tsigErrorResponse, verify} from '../../../src/dns/tsig.js'
-import {createKeyring} from '../../../src/dns/tsig-keyring.js'
-import type {TsigKey} from '../../../src/dns/tsig-keyring.js'
+import {signResponse, tsigErrorResponse, verify} from '../../../src/dns/tsig/tsig.js'
+import {createKeyring} from '../../../src/dns/tsig/tsig-keyring.js'
+import type {TsigKey} from '../../../src/dns/tsig/tsig-keyring.js'
 import {Opcode, Rcode, RRType} from '../../../src/dns/wire/constants.js'
 import {readMessage} from '../../../src/dns/wire/reader.js'
 

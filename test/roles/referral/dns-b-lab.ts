@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {createReferralRole, type ReferralRole, type ReferralRoleOptions} from '../../../src/roles/referral/referral-role.js'
 import {referralStateSchema, type ReferralState} from '../../../src/roles/referral/referral-state.js'
 import type {UpdateOutcome} from '../../../src/roles/update/update-responder.js'
-import {parseKeySpec} from '../../../src/dns/tsig-keyring.js'
+import {parseKeySpec} from '../../../src/dns/tsig/tsig-keyring.js'
 import {runLocalServer, type LocalServer} from '../../helpers/servers.js'
 
 export const ZONE = 'glb.example.test.'

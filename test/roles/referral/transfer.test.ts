@@ -2,7 +2,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {buildQuery, exchange} from '../../../src/dns/client.js'
-import {parseKeySpec} from '../../../src/dns/tsig-keyring.js'
+import {parseKeySpec} from '../../../src/dns/tsig/tsig-keyring.js'
 import {Rcode, RRType} from '../../../src/dns/wire/constants.js'
 import {deregister, listMappings, register, transferZone} from '../../../src/registration/index.js'
 import {requires} from '../../helpers/env.js'

@@ -5,7 +5,7 @@ import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:f
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {buildQuery, exchange} from '../../../src/dns/client.js'
-import {parseKeySpec} from '../../../src/dns/tsig-keyring.js'
+import {parseKeySpec} from '../../../src/dns/tsig/tsig-keyring.js'
 import {Opcode, RRType} from '../../../src/dns/wire/constants.js'
 import {announceDnsB, sendUpdate} from '../../../src/registration/index.js'
 import {addRecord, buildUpdate} from '../../../src/registration/update-builder.js'

@@ -1,4 +1,6 @@
 // The TSIG RR on the wire (RFC 8945 §4): locate it in a message, read it strictly, write it, and lay out the digest.
+import {nameToWire as presentationToWire, readName, type NameCache} from '../wire/name.js'
+import {WireError} from '../wire/wire-error.js'
 
 /** RR TYPE of TSIG (RFC 8945 §4.2). */
 export const TSIG_TYPE = 250
@@ -9,9 +11,6 @@ const HEADER_SIZE = 12
 export const NO_TSIG = -1
 /** findTsigOffset: the message is malformed, or a TSIG is present but not as the last additional record. */
 export const TSIG_FORMERR = -2
-
-// A name is at most 127 labels, so more hops than this can only be a loop or an attack.
-const MAX_POINTER_HOPS = 64
 
 /** The fields of a TSIG RR as read off the wire. */
 export interface TsigRecord {
@@ -32,8 +31,8 @@ export interface TsigRecord {
 }
 
 /**
- * Walks a message's sections (bounded: counts checked against the length, RDLENGTH honoured, compression
- * pointers only backwards, at most 64 hops per name) and returns the offset of the TSIG RR if it is the
+ * Walks a message's sections (bounded: counts checked against the length, RDLENGTH honoured, every name read
+ * by the wire reader, src/dns/wire/name.ts, with its pointer, label and length checks) and returns the offset of the TSIG RR if it is the
  * last additional record; NO_TSIG (-1) if there is none; TSIG_FORMERR (-2) if the message is malformed or
  * a TSIG sits anywhere else, which RFC 8945 §5.1 answers with FORMERR.
  */
@@ -45,25 +44,31 @@ export function findTsigOffset(message: Buffer): number {
   // Smallest question is 5 bytes (root name + type + class), smallest RR 11: refuse impossible counts early.
   if (HEADER_SIZE + qd * 5 + rrs * 11 > message.length) return TSIG_FORMERR
   let pos = HEADER_SIZE
-  for (let i = 0; i < qd; i++) {
-    const name = readName(message, pos, true)
-    if (!name || name.end + 4 > message.length) return TSIG_FORMERR
-    pos = name.end + 4
-  }
   let tsigAt = NO_TSIG
-  for (let i = 0; i < rrs; i++) {
-    const start = pos
-    const name = readName(message, pos, true)
-    if (!name || name.end + 10 > message.length) return TSIG_FORMERR
-    const type = message.readUInt16BE(name.end)
-    const end = name.end + 10 + message.readUInt16BE(name.end + 8)
-    if (end > message.length) return TSIG_FORMERR
-    if (type === TSIG_TYPE) {
-      // RFC 8945 §5.1: only as the very last record, and that record must be in the additional section.
-      if (i !== rrs - 1 || ar === 0) return TSIG_FORMERR
-      tsigAt = start
+  const cache: NameCache = new Map() // every octet of the message's names walked once
+  try {
+    for (let i = 0; i < qd; i++) {
+      const end = readName(message, pos, true, cache).end
+      if (end + 4 > message.length) return TSIG_FORMERR
+      pos = end + 4
     }
-    pos = end
+    for (let i = 0; i < rrs; i++) {
+      const start = pos
+      const nameEnd = readName(message, pos, true, cache).end
+      if (nameEnd + 10 > message.length) return TSIG_FORMERR
+      const type = message.readUInt16BE(nameEnd)
+      const end = nameEnd + 10 + message.readUInt16BE(nameEnd + 8)
+      if (end > message.length) return TSIG_FORMERR
+      if (type === TSIG_TYPE) {
+        // RFC 8945 §5.1: only as the very last record, and that record must be in the additional section.
+        if (i !== rrs - 1 || ar === 0) return TSIG_FORMERR
+        tsigAt = start
+      }
+      pos = end
+    }
+  } catch (err) {
+    if (err instanceof WireError) return TSIG_FORMERR
+    throw err
   }
   return pos === message.length ? tsigAt : TSIG_FORMERR
 }
@@ -77,7 +82,7 @@ export function parseTsigRecord(message: Buffer, offset: number): TsigRecord | s
   if (message.length < HEADER_SIZE) return 'message shorter than a DNS header'
   if (message.readUInt16BE(10) === 0) return 'ARCOUNT is 0 but a TSIG was expected'
   if (!Number.isInteger(offset) || offset < HEADER_SIZE || offset >= message.length) return 'TSIG offset outside the message'
-  const owner = readName(message, offset, true)
+  const owner = readTsigName(message, offset)
   if (!owner) return 'TSIG owner name is malformed'
   let p = owner.end
   if (p + 10 > message.length) return 'TSIG RR is truncated'
@@ -88,8 +93,9 @@ export function parseTsigRecord(message: Buffer, offset: number): TsigRecord | s
   if (rdEnd > message.length) return 'TSIG RDLENGTH runs past the end of the message'
   if (rdEnd < message.length) return 'TSIG is not the last record of the message'
   p += 10
-  const alg = readName(message, p, false, rdEnd)
-  if (!alg) return 'TSIG algorithm name is malformed or compressed'
+  const alg = readTsigName(message, p)
+  // Uncompressed, it takes its whole wire form in place; a pointer would make it shorter.
+  if (!alg || alg.end > rdEnd || alg.end - p !== alg.wire.length) return 'TSIG algorithm name is malformed or compressed'
   p = alg.end
   // Time Signed (6) + Fudge (2) + MAC Size (2).
   if (p + 10 > rdEnd) return 'TSIG RDATA is truncated'
@@ -175,74 +181,33 @@ export function checkSignable(message: Buffer): void {
   if (message.readUInt16BE(10) === 0xffff) throw new RangeError('cannot sign: ARCOUNT is already 65535')
 }
 
-/** Lowercase uncompressed wire form of a presentation name without escapes (key and algorithm names). */
+/**
+ * Canonical wire form of a presentation name (RFC 4034 §6.2: uncompressed, ASCII lowercased), as key and
+ * algorithm names enter the digest. Escapes and label/name lengths are the wire writer's (throws WireError).
+ */
 export function nameToWire(name: string): Buffer {
-  const labels = name.toLowerCase().split('.').filter((l) => l.length > 0)
-  return Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), Buffer.from(l, 'latin1')]), Buffer.from([0])])
+  const wire = presentationToWire(name)
+  // Length octets are at most 63 (0x3f), below 'A', so lowercasing every octet touches label bytes only.
+  for (let i = 0; i < wire.length; i++) if (wire[i]! >= 0x41 && wire[i]! <= 0x5a) wire[i] = wire[i]! + 0x20
+  return wire
 }
 
-interface ReadName {
-  /** Canonical wire form: uncompressed, ASCII lowercased (RFC 4034 §6.2). */
-  wire: Buffer
-  /** Presentation form, lowercased, with \DDD escapes for dots and non-printing bytes. */
+/** A name as TSIG needs it: lowercase presentation text, canonical wire form, and where it ends in place. */
+interface TsigName {
   text: string
-  /** Offset just past the name where it started (after the first pointer, if any). */
+  wire: Buffer
   end: number
 }
 
-/**
- * Reads a name with bounds: each pointer must point before the segment it leaves (so every hop moves
- * strictly backwards and a loop is impossible), at most 64 hops, at most 255 octets (RFC 1035 §3.1).
- */
-function readName(msg: Buffer, start: number, allowPointers: boolean, limit = msg.length): ReadName | null {
-  const labels: Buffer[] = []
-  let pos = start
-  let segmentStart = start
-  let end = -1
-  let hops = 0
-  let size = 1
-  for (;;) {
-    if (pos >= limit) return null
-    const len = msg[pos]!
-    if (len === 0) {
-      if (end < 0) end = pos + 1
-      break
-    }
-    if ((len & 0xc0) === 0xc0) {
-      if (!allowPointers || pos + 1 >= limit) return null
-      const target = ((len & 0x3f) << 8) | msg[pos + 1]!
-      if (target < HEADER_SIZE || target >= segmentStart || ++hops > MAX_POINTER_HOPS) return null
-      if (end < 0) end = pos + 2
-      pos = segmentStart = target
-      continue
-    }
-    // 0x40 and 0x80 label types (RFC 6891 §5) are not names we accept.
-    if (len & 0xc0) return null
-    if (pos + 1 + len > limit) return null
-    size += len + 1
-    if (size > 255) return null
-    labels.push(lowerAscii(msg.subarray(pos + 1, pos + 1 + len)))
-    pos += 1 + len
+/** Reads a name with the wire reader (strict: pointers only backwards, at most 255 octets); null when malformed. */
+function readTsigName(message: Buffer, offset: number): TsigName | null {
+  try {
+    const r = readName(message, offset)
+    return {text: r.name, wire: nameToWire(r.name), end: r.end}
+  } catch (err) {
+    if (err instanceof WireError) return null
+    throw err
   }
-  const wire = Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), l]), Buffer.from([0])])
-  const text = labels.length === 0 ? '.' : labels.map(labelText).join('.') + '.'
-  return {wire, text, end}
-}
-
-function lowerAscii(bytes: Buffer): Buffer {
-  const out = Buffer.from(bytes)
-  for (let i = 0; i < out.length; i++) if (out[i]! >= 0x41 && out[i]! <= 0x5a) out[i] = out[i]! + 0x20
-  return out
-}
-
-function labelText(label: Buffer): string {
-  let s = ''
-  for (const b of label) {
-    if (b === 0x2e || b === 0x5c) s += `\\${String.fromCharCode(b)}`
-    else if (b > 0x20 && b < 0x7f) s += String.fromCharCode(b)
-    else s += `\\${String(b).padStart(3, '0')}`
-  }
-  return s
 }
 
 /** A copy of the message with the header ID replaced. */

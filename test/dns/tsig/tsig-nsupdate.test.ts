@@ -2,11 +2,11 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {createSocket} from 'node:dgram'
-import {findTsigOffset, sign, signResponse, tsigErrorResponse, verify} from '../../src/dns/tsig.js'
-import type {VerifyResult} from '../../src/dns/tsig.js'
-import {createKeyring, createTsigKey, parseKeySpec} from '../../src/dns/tsig-keyring.js'
-import {requires} from '../helpers/env.js'
-import {runTool} from '../helpers/run-tool.js'
+import {findTsigOffset, sign, signResponse, tsigErrorResponse, verify} from '../../../src/dns/tsig/tsig.js'
+import type {VerifyResult} from '../../../src/dns/tsig/tsig.js'
+import {createKeyring, createTsigKey, parseKeySpec} from '../../../src/dns/tsig/tsig-keyring.js'
+import {requires} from '../../helpers/env.js'
+import {runTool} from '../../helpers/run-tool.js'
 
 const SECRET = Buffer.from('glb nsupdate interop secret 32b!').toString('base64')
 const OTHER_SECRET = Buffer.from('a different secret, same length').toString('base64')

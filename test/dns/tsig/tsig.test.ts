@@ -3,11 +3,11 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import dnsPacket from 'dns-packet'
-import {findTsigOffset, NO_TSIG, parseTsigRecord, sign, signResponse, TSIG_FORMERR, tsigErrorResponse, verify} from '../../src/dns/tsig.js'
-import {appendTsig, nameToWire} from '../../src/dns/tsig-record.js'
-import type {TsigRecord, VerifyFailure, VerifyResult} from '../../src/dns/tsig.js'
-import {tsigAlgorithms} from '../../src/dns/tsig-algorithm.js'
-import {createKeyring, createTsigKey, parseKeySpec} from '../../src/dns/tsig-keyring.js'
+import {findTsigOffset, NO_TSIG, parseTsigRecord, sign, signResponse, TSIG_FORMERR, tsigErrorResponse, verify} from '../../../src/dns/tsig/tsig.js'
+import {appendTsig, nameToWire} from '../../../src/dns/tsig/tsig-record.js'
+import type {TsigRecord, VerifyFailure, VerifyResult} from '../../../src/dns/tsig/tsig.js'
+import {tsigAlgorithms} from '../../../src/dns/tsig/tsig-algorithm.js'
+import {createKeyring, createTsigKey, parseKeySpec} from '../../../src/dns/tsig/tsig-keyring.js'
 
 const KEY = createTsigKey('k1', 'hmac-sha256', Buffer.from('0123456789abcdef0123456789abcdef'))
 const RING = createKeyring([KEY])
@@ -183,6 +183,37 @@ test('crafted: compressed names: owner pointer is read, algorithm pointer is FOR
     const bad = Buffer.concat([plain.subarray(0, off), Buffer.from(ptr), plain.subarray(off + ownerLen)])
     assert.is(verdict(verify(bad, off, ring, {now: T})), 'FORMERR', `pointer ${ptr}`)
   }
+})
+
+test('names: owner labels with any octet read back as escaped text and the same canonical wire form', () => {
+  // An owner with a dot, a backslash, a space, a control byte and upper case inside its labels.
+  const owner = Buffer.from([5, 0x41, 0x2e, 0x5c, 0x20, 0x07, 2, 0x4b, 0x31, 0])
+  const msg = appendTsig(query(), {...fields(), keyNameWire: owner})
+  const r = parseTsigRecord(msg, findTsigOffset(msg))
+  assert.ok(typeof r !== 'string', String(r))
+  assert.is(r.keyName, 'a\\.\\\\\\032\\007.k1.')
+  assert.equal([...r.keyNameWire], [5, 0x61, 0x2e, 0x5c, 0x20, 0x07, 2, 0x6b, 0x31, 0])
+  assert.equal(nameToWire(r.keyName), r.keyNameWire, 'the printer reads the reader\'s escapes back')
+  assert.is(verdict(check(msg)), 'BADKEY')
+  // Any label octets: reader then printer gives the lowercased wire form back.
+  fc.assert(fc.property(fc.array(fc.uint8Array({minLength: 1, maxLength: 63}), {minLength: 1, maxLength: 3}), (labels) => {
+    const wire = Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]), Buffer.from([0])])
+    const m = appendTsig(query(), {...fields(), keyNameWire: wire})
+    const rec = parseTsigRecord(m, findTsigOffset(m))
+    if (typeof rec === 'string') return false
+    const lower = Buffer.from(wire.map((b, i) => (i > 0 && b >= 0x41 && b <= 0x5a ? b + 0x20 : b)))
+    return rec.keyNameWire.equals(lower) && nameToWire(rec.keyName).equals(lower)
+  }), {numRuns: 300})
+})
+
+test('names: over 255 octets is FORMERR; the printer refuses long labels and names instead of writing bad lengths', () => {
+  const long = Buffer.concat([...Array.from({length: 5}, () => Buffer.concat([Buffer.from([60]), Buffer.alloc(60, 0x61)])), Buffer.from([0])])
+  const msg = appendTsig(query(), {...fields(), keyNameWire: long})
+  assert.is(findTsigOffset(msg), TSIG_FORMERR)
+  assert.is(verdict(verify(msg, query().length, RING, {now: T})), 'FORMERR', 'at the owner')
+  assert.throws(() => nameToWire(`${'a'.repeat(64)}.k1.`), /63/)
+  assert.throws(() => nameToWire(`${'a'.repeat(60)}.`.repeat(5)), /255/)
+  assert.throws(() => nameToWire('a..k1.'), /empty label/)
 })
 
 test('findTsigOffset: last additional only; misplaced, duplicated or trailing data is TSIG_FORMERR', () => {

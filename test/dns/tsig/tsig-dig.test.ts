@@ -6,12 +6,12 @@ import type {Socket as UdpSocket} from 'node:dgram'
 import {createServer} from 'node:net'
 import type {AddressInfo, Server, Socket} from 'node:net'
 import dnsPacket from 'dns-packet'
-import {findTsigOffset, sign, signResponse, tsigErrorResponse, verify} from '../../src/dns/tsig.js'
-import type {VerifyOk, VerifyResult} from '../../src/dns/tsig.js'
-import {createStreamSigner} from '../../src/dns/tsig-stream.js'
-import {createKeyring, createTsigKey, parseKeySpec} from '../../src/dns/tsig-keyring.js'
-import {requires} from '../helpers/env.js'
-import {runTool} from '../helpers/run-tool.js'
+import {findTsigOffset, sign, signResponse, tsigErrorResponse, verify} from '../../../src/dns/tsig/tsig.js'
+import type {VerifyOk, VerifyResult} from '../../../src/dns/tsig/tsig.js'
+import {createStreamSigner} from '../../../src/dns/tsig/tsig-stream.js'
+import {createKeyring, createTsigKey, parseKeySpec} from '../../../src/dns/tsig/tsig-keyring.js'
+import {requires} from '../../helpers/env.js'
+import {runTool} from '../../helpers/run-tool.js'
 
 const SECRET = Buffer.from('glb dig interop secret, 32 bytes').toString('base64')
 const KEY = parseKeySpec(`hmac-sha256:k1:${SECRET}`)

@@ -2,7 +2,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import {createKeyring, createTsigKey, parseKeySpec, TsigKeyError} from '../../src/dns/tsig-keyring.js'
+import {createKeyring, createTsigKey, parseKeySpec, TsigKeyError} from '../../../src/dns/tsig/tsig-keyring.js'
 
 const SECRET = 'c2VjcmV0LXNlY3JldC1zZWNyZXQ='
 
