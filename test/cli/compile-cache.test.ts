@@ -6,12 +6,18 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import Module from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {requires} from '../helpers/env.js'
 
 const root = new URL('../..', import.meta.url).pathname
+// Node >= 22.1 has its own cache (module.enableCompileCache), which glb then uses; the hand-written fallback runs
+// only on older Node, so its own tests (file format, modes, ownership) run where it runs, and a newer Node
+// checks that the built-in cache is the one switched on instead.
+const builtIn = typeof (Module as {enableCompileCache?: unknown}).enableCompileCache === 'function'
+const fallbackTest = builtIn ? (_name: string, _fn: () => void) => {} : test
 const dir = mkdtempSync(join(tmpdir(), 'glb-cc-'))
 const cacheFile = join(dir, 'cache', 'code.bin')
 const modFile = join(dir, 'mod.cjs')
@@ -41,13 +47,25 @@ const moduleText = (word: string): string =>
   `#!/usr/bin/env node\nexports.value = ${JSON.stringify(word)}\nexports.dynamic = () => import(${JSON.stringify(esmFile)}).then((m) => m.v)\n`
 const plainModule = (word: string): string => `exports.value = ${JSON.stringify(word)}\nexports.dynamic = async () => "none"\n`
 
-test('a module runs the same on the first run (filling the cache) and the next (from it)', () => {
+/** Where Node's built-in cache goes when glb turns it on (next to the fallback's file). */
+const builtInDir = join(dir, 'cache', 'node-compile-cache')
+const filesUnder = (d: string): string[] => (existsSync(d) ? readdirSync(d, {recursive: true, encoding: 'utf8'}) : [])
+
+fallbackTest('a module runs the same on the first run (filling the cache) and the next (from it)', () => {
   writeFileSync(modFile, plainModule('alpha'))
   assert.is(runWithCache(), 'alpha none')
   assert.ok(existsSync(cacheFile), 'the first run wrote the cache')
   const size = statSync(cacheFile).size
   assert.is(runWithCache(), 'alpha none')
   assert.is(statSync(cacheFile).size, size, 'a run that compiled nothing new leaves the file alone')
+})
+
+if (builtIn) test('Node\'s own compile cache is switched on (beside the fallback file), and modules run the same from it', () => {
+  writeFileSync(modFile, plainModule('alpha'))
+  assert.is(runWithCache(), 'alpha none')
+  assert.ok(filesUnder(builtInDir).length > 0, `Node's cache written under ${builtInDir}`)
+  assert.not.ok(existsSync(cacheFile), 'the fallback is not used')
+  assert.is(runWithCache(), 'alpha none')
 })
 
 test('a module edited to the same length is not run from the old cached code', () => {
@@ -63,7 +81,7 @@ test('import() inside CommonJS keeps working, and a shebang line is allowed', ()
   assert.is(runWithCache(), 'echo from esm')
 })
 
-test('the cache is private (0700 directory, 0600 file); a damaged file is ignored and rewritten', () => {
+fallbackTest('the cache is private (0700 directory, 0600 file); a damaged file is ignored and rewritten', () => {
   writeFileSync(modFile, plainModule('golf'))
   runWithCache()
   assert.is(statSync(join(dir, 'cache')).mode & 0o777, 0o700)
@@ -74,7 +92,7 @@ test('the cache is private (0700 directory, 0600 file); a damaged file is ignore
 })
 
 // Giving the cache file to another user needs root.
-requires(['root'], test).test('a cache file owned by another user is never read (root only)', () => {
+if (!builtIn) requires(['root'], test).test('a cache file owned by another user is never read (root only)', () => {
   // Plant cached code compiled from 'hotel' under the key of 'india' (same length, so V8 would accept it).
   rmSync(join(dir, 'cache'), {recursive: true, force: true})
   writeFileSync(modFile, plainModule('hotel'))
@@ -98,6 +116,7 @@ test('NODE_DISABLE_COMPILE_CACHE turns it off', () => {
   writeFileSync(modFile, plainModule('juliet'))
   assert.is(runWithCache({NODE_DISABLE_COMPILE_CACHE: '1'}), 'juliet none')
   assert.not.ok(existsSync(cacheFile))
+  assert.equal(filesUnder(builtInDir), [])
 })
 
 test.after(() => rmSync(dir, {recursive: true, force: true}))
