@@ -2,6 +2,7 @@
 import {Args, Flags} from '@oclif/core'
 import {isIP} from 'node:net'
 import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
+import {flagAddresses} from '../cli/host-flags.js'
 import type {ResolverOptions} from '../resolver/iterative-resolver.js'
 import type {Resolution} from '../resolver/resolution.js'
 
@@ -11,7 +12,7 @@ export const LAB_ROOT = '127.0.0.9'
 /** Flags `glb resolve` and `glb trace` share. */
 export const resolveFlags = {
   type: Flags.string({char: 't', description: 'record type to ask for (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)', default: 'A'}),
-  server: Flags.string({char: 's', description: `start server address (repeatable); default the lab root ${LAB_ROOT}`, multiple: true}),
+  server: Flags.string({char: 's', description: `start server, an address or a host name (repeatable); default the lab root ${LAB_ROOT}`, multiple: true}),
   source: Flags.string({aliases: ['from'], description: 'send every query from this local address (--from: as that ISP\'s resolver would)'}),
   port: Flags.integer({char: 'p', description: 'port of every server asked, including those learned from referrals', default: 53, min: 1, max: 65535}),
   qmin: Flags.boolean({description: 'qname minimisation, RFC 9156 (--no-qmin asks every server the full name)', default: true, allowNo: true}),
@@ -27,9 +28,9 @@ export async function resolverSetup(name: string, flags: {type: string; server?:
   if (type === null) throw new GlbError(`--type ${flags.type}: not a record type (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)`, Exit.usage)
   const n = normalizeDnsName(name)
   if (typeof n !== 'string') throw new GlbError(`${name}: not a domain name (${n.error})`, Exit.usage)
-  const servers = flags.server?.length ? flags.server : [LAB_ROOT]
-  for (const s of servers) if (!isIP(s)) throw new GlbError(`--server ${s}: expected an IPv4 or IPv6 address`, Exit.usage)
   if (flags.source !== undefined && !isIP(flags.source)) throw new GlbError(`--source ${flags.source}: expected a local IPv4 or IPv6 address`, Exit.usage)
+  // A name given to --server is looked up here (every address of it becomes a start server).
+  const servers = await flagAddresses('--server', flags.server?.length ? flags.server : [LAB_ROOT])
   return {
     type,
     options: {
