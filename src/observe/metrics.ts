@@ -46,6 +46,10 @@ export interface GlbMetrics {
   cacheMisses: Counter
   /** DNS-LB answers to resolvers DNS-B refers to another DNS-LB first: "relayed" from it, or "own" when it was silent. */
   secondNsAnswers: Counter<'answer'>
+  /** DNS-LB: 1 for each content server its answer holds now, 0 for the pool's others (set when the answer changes). */
+  answerServer: Gauge<'server'>
+  /** DNS-B: referrals given, by the DNS-LB named first (copied from the handler's counts at scrape time). */
+  referrals: Counter<'lb'>
   /** Hot-path helpers bound to `role` (cached: the same object for the same role). */
   forRole(role: string): RoleMetrics
   /** A pre-bound handle on one of this registry's counters for one label set (cached per label set). */
@@ -109,6 +113,8 @@ export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
   const registrations = counter('registrations_total', 'Registration attempts, by result and reason.', ['result', 'reason'] as const)
   const cacheHits = counter('cache_hits_total', 'Cache lookups answered from the cache.')
   const cacheMisses = counter('cache_misses_total', 'Cache lookups that missed.')
+  const answerServer = gauge('answer_server', 'DNS-LB: 1 for each content server it answers with now, 0 for the other servers of its pool.', ['server'] as const)
+  const referrals = new Counter({name: 'referrals_total', help: 'DNS-B: referrals given, by the DNS-LB named first.', labelNames: ['lb'] as const, registers})
   const secondNsAnswers = counter('second_ns_answers_total', 'DNS-LB answers to resolvers that DNS-B refers to another DNS-LB first: relayed from that DNS-LB, or this one\'s own when that one was silent.', ['answer'] as const)
 
   function hot<L extends string>(c: Counter<L>, labels: Partial<Record<L, string>> = {}): HotCounter {
@@ -152,7 +158,7 @@ export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
   }
 
   return {
-    registry, dnsQueries, dnsAnswerSeconds, probeRttSeconds, probeUp, probeLoss, mappings, leases, registrations, cacheHits, cacheMisses, secondNsAnswers,
+    registry, dnsQueries, dnsAnswerSeconds, probeRttSeconds, probeUp, probeLoss, mappings, leases, registrations, cacheHits, cacheMisses, secondNsAnswers, answerServer, referrals,
     forRole, hot, beforeScrape: (fn) => { hooks.push(fn) },
   }
 }

@@ -47,7 +47,14 @@ export default class ServeB extends GlbCommand {
               metrics?.registrations.inc({result: accepted ? 'accepted' : 'refused', reason: accepted ? (o.changed ? 'changed' : 'unchanged') : outcome})
             },
           })
+          const exported = new Map<string, number>()
           metrics?.beforeScrape(() => {
+            // referrals_total: the handler counts (a plain add on the query path); the counter gets the difference.
+            for (const [lb, n] of role.handler.referralsByLb()) {
+              const d = n - (exported.get(lb) ?? 0)
+              if (d > 0) metrics.referrals.inc({lb}, d)
+              exported.set(lb, n)
+            }
             const now = Date.now() / 1000
             let lbs = 0
             for (const l of role.store.lbLeases.values()) if (l.expiresAt > now) lbs++
