@@ -2,7 +2,7 @@
 import {Flags} from '@oclif/core'
 
 export const registrationFlags = {
-  b: Flags.string({description: 'a DNS-B as ADDR[:PORT] (repeatable: every DNS-B gets the same change)', required: true, multiple: true}),
+  b: Flags.string({description: 'a DNS-B as HOST[:PORT], a name or an address (repeatable: every DNS-B, and every address of a name, gets the same change)', required: true, multiple: true}),
   zone: Flags.string({description: 'the DNS-B zone', default: 'glb.example.test.'}),
   key: Flags.string({description: 'TSIG key as [hmac-sha256:]NAME:BASE64SECRET (or set GLB_TSIG_KEY)', env: 'GLB_TSIG_KEY', required: true}),
   source: Flags.string({description: 'local address to send from'}),

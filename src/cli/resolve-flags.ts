@@ -7,7 +7,7 @@ export const LAB_ROOT = '127.0.0.9'
 /** Flags `glb resolve` and `glb trace` share. */
 export const resolveFlags = {
   type: Flags.string({char: 't', description: 'record type to ask for (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)', default: 'A'}),
-  server: Flags.string({char: 's', description: `start server address (repeatable); default the lab root ${LAB_ROOT}`, multiple: true}),
+  server: Flags.string({char: 's', description: `start server, an address or a host name (repeatable); default the lab root ${LAB_ROOT}`, multiple: true}),
   source: Flags.string({aliases: ['from'], description: 'send every query from this local address (--from: as that ISP\'s resolver would)'}),
   port: Flags.integer({char: 'p', description: 'port of every server asked, including those learned from referrals', default: 53, min: 1, max: 65535}),
   qmin: Flags.boolean({description: 'qname minimisation, RFC 9156 (--no-qmin asks every server the full name)', default: true, allowNo: true}),

@@ -1,6 +1,7 @@
 // Turns the `glb resolve` / `glb trace` flags into the query type and resolver options; bad flags are usage errors.
 import {isIP} from 'node:net'
 import {Exit, GlbError} from './base-command.js'
+import {flagAddresses} from './host-flags.js'
 import {LAB_ROOT} from './resolve-flags.js'
 import type {ResolverOptions} from '../resolver/iterative-resolver.js'
 
@@ -12,9 +13,9 @@ export async function resolverSetup(name: string, flags: {type: string; server?:
   if (type === null) throw new GlbError(`--type ${flags.type}: not a record type (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)`, Exit.usage)
   const n = normalizeDnsName(name)
   if (typeof n !== 'string') throw new GlbError(`${name}: not a domain name (${n.error})`, Exit.usage)
-  const servers = flags.server?.length ? flags.server : [LAB_ROOT]
-  for (const s of servers) if (!isIP(s)) throw new GlbError(`--server ${s}: expected an IPv4 or IPv6 address`, Exit.usage)
   if (flags.source !== undefined && !isIP(flags.source)) throw new GlbError(`--source ${flags.source}: expected a local IPv4 or IPv6 address`, Exit.usage)
+  // A name given to --server is looked up here (every address of it becomes a start server).
+  const servers = await flagAddresses('--server', flags.server?.length ? flags.server : [LAB_ROOT])
   return {
     type,
     options: {

@@ -44,7 +44,11 @@ export interface LabReport {
   runDir: string
   ports: LabPorts
   matrixFile: string
+  /** The name clients ask (NAME.zone, a CNAME to the load-balanced name). */
+  name: string
   key: {name: string; algorithm: string; secret: string}
+  /** The key as `ALG:NAME:SECRET` (what --key and GLB_TSIG_KEY take), mode 0600 in the run folder. */
+  keyFile: string
   roles: {root: string; a: string; bs: string[]; lbs: {label: string; address: string}[]; isps: {address: string; kind: IspKind}[]; servers: string[]}
   converged: boolean
   rows: LabRow[]
@@ -54,6 +58,7 @@ export class Lab {
   readonly runDir: string
   readonly ports: LabPorts
   readonly matrixFile: string
+  readonly keyFile: string
   readonly key = labKey()
   private readonly supervisor: Supervisor
   private readonly realResolvers: RealResolver[] = []
@@ -71,6 +76,7 @@ export class Lab {
     this.runDir = o.dir ? resolve(o.dir) : mkdtempSync(join(tmpdir(), 'glb-lab-'))
     mkdirSync(this.runDir, {recursive: true})
     this.matrixFile = join(this.runDir, 'latency-matrix.json')
+    this.keyFile = join(this.runDir, 'tsig.key')
     this.glb = o.glb ?? [process.execPath, new URL('../../bin/run.js', import.meta.url).pathname]
     this.supervisor = new Supervisor(this.runDir, o.onChildExit)
   }
@@ -87,6 +93,7 @@ export class Lab {
       writeFileSync(this.matrixFile, JSON.stringify(t.matrix, null, 2))
     }
     const states = labStates(t, this.ports, this.key)
+    writeFileSync(this.keyFile, `${this.key.algorithm}:${this.key.name}:${this.key.secret}\n`, {mode: 0o600})
     const write = (name: string, data: object) => {
       const file = join(this.runDir, `${name}.json`)
       writeFileSync(file, JSON.stringify(data, null, 2) + '\n', {mode: 0o600}) // holds the lab's TSIG secret
@@ -189,7 +196,7 @@ export class Lab {
   report(rows: LabRow[], converged: boolean): LabReport {
     const t = this.t
     return {
-      runDir: this.runDir, ports: this.ports, matrixFile: this.matrixFile, key: this.key,
+      runDir: this.runDir, ports: this.ports, matrixFile: this.matrixFile, name: `${t.name}.${t.zone}`, key: this.key, keyFile: this.keyFile,
       roles: {
         root: t.root, a: t.a, bs: t.bs,
         lbs: t.pops.map((p) => ({label: p.label, address: p.lb})),

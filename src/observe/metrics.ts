@@ -46,6 +46,20 @@ export interface GlbMetrics {
   cacheMisses: Counter
   /** DNS-LB answers to resolvers DNS-B refers to another DNS-LB first: "relayed" from it, or "own" when it was silent. */
   secondNsAnswers: Counter<'answer'>
+  /** DNS-LB: 1 for each content server its answer holds now, 0 for the pool's others (set when the answer changes). */
+  answerServer: Gauge<'server'>
+  /** DNS-B: referrals given, by the DNS-LB named first (copied from the handler's counts at scrape time). */
+  referrals: Counter<'lb'>
+  /** Who serves these metrics: 1, labelled with the role, the log component and a name (a DNS-LB's label). */
+  roleInfo: Gauge<'role' | 'component' | 'name'>
+  /** Unix time the role started answering (set once it listens). */
+  servingSince: Gauge
+  /** State file reloads, by result ("ok", "failed": the last good state kept). */
+  reloads: Counter<'result'>
+  /** Unix time of the last successful reload. */
+  lastReload: Gauge
+  /** Unix time of the last error, labelled with its one-line message (one series: the latest replaces the one before). */
+  lastError: Gauge<'message'>
   /** Hot-path helpers bound to `role` (cached: the same object for the same role). */
   forRole(role: string): RoleMetrics
   /** A pre-bound handle on one of this registry's counters for one label set (cached per label set). */
@@ -109,6 +123,14 @@ export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
   const registrations = counter('registrations_total', 'Registration attempts, by result and reason.', ['result', 'reason'] as const)
   const cacheHits = counter('cache_hits_total', 'Cache lookups answered from the cache.')
   const cacheMisses = counter('cache_misses_total', 'Cache lookups that missed.')
+  const answerServer = gauge('answer_server', 'DNS-LB: 1 for each content server it answers with now, 0 for the other servers of its pool.', ['server'] as const)
+  const referrals = new Counter({name: 'referrals_total', help: 'DNS-B: referrals given, by the DNS-LB named first.', labelNames: ['lb'] as const, registers})
+  const roleInfo = gauge('glb_role_info', 'Always 1: the role, log component and name of the process serving these metrics.', ['role', 'component', 'name'] as const)
+  const servingSince = gauge('glb_serving_since_seconds', 'Unix time the role started answering.')
+  const reloads = new Counter({name: 'glb_reloads_total', help: 'State file reloads, by result (ok; failed: the last good state is kept).', labelNames: ['result'] as const, registers})
+  for (const result of ['ok', 'failed']) reloads.inc({result}, 0)
+  const lastReload = gauge('glb_last_reload_seconds', 'Unix time of the last successful state file reload.')
+  const lastError = gauge('glb_last_error_seconds', 'Unix time of the last error; the message label says what it was (latest only).', ['message'] as const)
   const secondNsAnswers = counter('second_ns_answers_total', 'DNS-LB answers to resolvers that DNS-B refers to another DNS-LB first: relayed from that DNS-LB, or this one\'s own when that one was silent.', ['answer'] as const)
 
   function hot<L extends string>(c: Counter<L>, labels: Partial<Record<L, string>> = {}): HotCounter {
@@ -152,7 +174,8 @@ export function createMetrics(opts: MetricsOptions = {}): GlbMetrics {
   }
 
   return {
-    registry, dnsQueries, dnsAnswerSeconds, probeRttSeconds, probeUp, probeLoss, mappings, leases, registrations, cacheHits, cacheMisses, secondNsAnswers,
+    registry, dnsQueries, dnsAnswerSeconds, probeRttSeconds, probeUp, probeLoss, mappings, leases, registrations, cacheHits, cacheMisses, secondNsAnswers, answerServer, referrals,
+    roleInfo, servingSince, reloads, lastReload, lastError,
     forRole, hot, beforeScrape: (fn) => { hooks.push(fn) },
   }
 }

@@ -3,6 +3,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {runGlb} from '../helpers/cli.js'
+import {runAuthorityServer} from '../helpers/servers.js'
 import {bState, KEY_SPEC, OTHER_SPEC, runDnsB} from '../roles/referral/dns-b-lab.js'
 
 const json = (s: string) => JSON.parse(s.trim().split('\n').at(-1)!)
@@ -58,6 +59,41 @@ test('a wrong key fails (exit 1, BADSIG) and changes nothing; usage errors exit 
       assert.is(u.stderr.trim().split('\n').length, 1, `one-line error: ${u.stderr}`)
     }
   } finally {
+    await b.close()
+  }
+})
+
+test('--b takes a host name, looked up at GLB_RESOLVER; one that does not resolve is one line and exit 1', async () => {
+  const b = await runDnsB(bState(), {address: '127.0.75.20'})
+  const dns = await runAuthorityServer({
+    listen: ['127.0.75.53'],
+    zones: [{
+      origin: 'names.test.', ttl: 60,
+      soa: {mname: 'ns.names.test.', rname: 'h.names.test.', serial: 1, refresh: 60, retry: 60, expire: 600, minimum: 5},
+      records: [{name: '@', type: 'NS', data: 'ns.names.test.'}, {name: 'ns', type: 'A', data: '127.0.75.53'}, {name: 'dnsb', type: 'A', data: '127.0.75.20'}],
+    }],
+  }, {address: '127.0.75.53'})
+  process.env.GLB_RESOLVER = `127.0.75.53:${dns.port}` // runGlb's child inherits it
+  try {
+    const reg = await runGlb(['map', 'register', '--b', `dnsb.names.test:${b.port}`, '--lb', 'lb1=127.0.1.1', '--isp', '127.0.1.53', '--key', KEY_SPEC, '--json'])
+    assert.is(reg.code, 0, reg.stdout + reg.stderr)
+    // The DNS-B is reported (and was reached) by its address: names are looked up once, addresses used after.
+    assert.equal(json(reg.stdout).results.map((x: {b: string; ok: boolean}) => [x.b, x.ok]), [[`127.0.75.20:${b.port}`, true]])
+    assert.is(b.role.store.table.leaseCount, 1)
+    const list = await runGlb(['map', 'list', '--b', `dnsb.names.test:${b.port}`, '--key', KEY_SPEC, '--json'])
+    assert.is(list.code, 0, list.stderr)
+    assert.equal(json(list.stdout).mappings.map((m: {prefix: string}) => m.prefix), ['127.0.1.53/32'])
+    const rm = await runGlb(['map', 'remove', '--b', `dnsb.names.test:${b.port}`, '--isp', '127.0.1.53', '--key', KEY_SPEC])
+    assert.is(rm.code, 0, rm.stderr)
+    assert.is(b.role.store.table.leaseCount, 0)
+    for (const cmd of [['map', 'list'], ['map', 'remove', '--isp', '127.0.1.53']]) {
+      const nx = await runGlb([...cmd, '--b', `nothere.names.test:${b.port}`, '--key', KEY_SPEC])
+      assert.is(nx.code, 1, nx.stderr)
+      assert.match(nx.stderr, /^glb: --b: host name "nothere\.names\.test" does not resolve at 127\.0\.75\.53:\d+ \(ENOTFOUND\)\n$/)
+    }
+  } finally {
+    delete process.env.GLB_RESOLVER
+    await dns.close()
     await b.close()
   }
 })

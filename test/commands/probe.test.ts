@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert'
 import {spawn} from 'node:child_process'
 import {startContentServers} from '../../src/lab/content-server.js'
 import type {ContentServers} from '../../src/lab/content-server.js'
+import http from 'node:http'
+import {runAuthorityServer} from '../helpers/servers.js'
 
 const NEAR_SERVER = '127.0.70.1' // 10 ms from POP
 const FAR_SERVER = '127.0.70.2' // 40 ms from POP
@@ -81,10 +83,68 @@ test('a URL target picks its method from the scheme; a failing status is loss', 
   assert.equal(doc.targets.map((t: any) => [t.received, Object.keys(t.errors)]), [[2, []], [0, ['status 503 (expected 200)']]])
 })
 
+// A DNS server on loopback that knows the test's names: both.probe.test has an A (the near server) and an AAAA
+// (::1, where the test runs an HTTP server on the same port); v4.probe.test only the A.
+const NAME_SERVER = '127.0.72.53'
+const zone = {
+  listen: [NAME_SERVER],
+  zones: [{
+    origin: 'probe.test.', ttl: 60,
+    soa: {mname: 'ns.probe.test.', rname: 'h.probe.test.', serial: 1, refresh: 60, retry: 60, expire: 600, minimum: 5},
+    records: [
+      {name: '@', type: 'NS', data: 'ns.probe.test.'},
+      {name: 'ns', type: 'A', data: NAME_SERVER},
+      {name: 'both', type: 'A', data: NEAR_SERVER},
+      {name: 'both', type: 'AAAA', data: '::1'},
+      {name: 'v4', type: 'A', data: NEAR_SERVER},
+    ],
+  }],
+}
+
+test('a host name is looked up at --resolver (A and AAAA) and every address probed, each row naming its address', async () => {
+  const c = await fixture()
+  const port = portOf(c, NEAR_SERVER, 'http')
+  const hostHeaders: string[] = []
+  const v6 = http.createServer((req, res) => { hostHeaders.push(String(req.headers.host)); res.end('ok') })
+  await new Promise<void>((resolve, reject) => { v6.once('error', reject); v6.listen(port, '::1', () => resolve()) })
+  const dns = await runAuthorityServer(zone, {address: NAME_SERVER})
+  try {
+    const resolver = `${NAME_SERVER}:${dns.port}`
+    const r = await glb(['probe', `http://both.probe.test:${port}/`, '--resolver', resolver, '--count', '2', '--interval', '10', '--json'])
+    assert.is(r.code, 0, r.stderr)
+    const doc = JSON.parse(r.stdout)
+    assert.is(doc.method, 'http')
+    assert.equal(doc.targets.map((t: any) => [t.name, t.address, t.port, t.received]), [['both.probe.test', NEAR_SERVER, port, 2], ['both.probe.test', '::1', port, 2]])
+    // The Host header is the name typed, not the address (what a name-based virtual host needs).
+    assert.equal(hostHeaders, [`both.probe.test:${port}`, `both.probe.test:${port}`])
+
+    // HOST:PORT (tcp) and the table: one row per address, the name and the address side by side.
+    const t = await glb(['probe', `both.probe.test:${port}`, `${NEAR_SERVER}:${port}`, '--resolver', resolver, '--count', '1'])
+    assert.is(t.code, 0, t.stderr)
+    assert.match(t.stdout, new RegExp(`both\\.probe\\.test +│ ${NEAR_SERVER.replace(/\./g, '\\.')}:${port} +│ tcp`))
+    assert.match(t.stdout, new RegExp(`both\\.probe\\.test +│ \\[::1\\]:${port} +│ tcp`))
+    assert.match(t.stdout, new RegExp(`${NEAR_SERVER.replace(/\./g, '\\.')}:${port} +│ - +│ tcp`))
+
+    // A name that does not resolve: one line, exit 1 (the operation failed; the input was well formed).
+    const nx = await glb(['probe', `nothere.probe.test:${port}`, '--resolver', resolver, '--count', '1'])
+    assert.is(nx.code, 1, nx.stderr)
+    assert.is(nx.stderr.trim().split('\n').length, 1, nx.stderr)
+    assert.match(nx.stderr, /^glb: host name "nothere\.probe\.test" does not resolve at 127\.0\.72\.53:\d+ \(ENOTFOUND\)/)
+    const j = await glb(['probe', 'nothere.probe.test', '--resolver', resolver, '--json'])
+    assert.is(j.code, 1)
+    assert.is(JSON.parse(j.stdout).error.code, 1)
+  } finally {
+    await dns.close()
+    await new Promise<void>((resolve) => v6.close(() => resolve()))
+  }
+})
+
 test('exit 2 on usage errors, with one line saying what is wrong', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['probe', '127.0.70.1', '--method', 'icmp'], /--method/],
-    [['probe', 'www.example.com'], /not an IP address/],
+    // Names are looked up now; a malformed one is still a usage error, found before any query is sent.
+    [['probe', 'bad..name'], /"bad\.\.name" is neither an IP address nor a host name/],
+    [['probe', 'www.probe.test', '--resolver', 'nowhere'], /--resolver "nowhere": expected ADDR\[:PORT\]/],
     [['probe', '127.0.70.1', '--source', 'nowhere'], /--source "nowhere" is not an IP address/],
     [['probe', '127.0.70.1', '--count', '0'], /count/],
     [['probe'], /required arg/],

@@ -3,6 +3,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {execFile} from 'node:child_process'
+import {runAuthorityServer} from '../helpers/servers.js'
 import {labAddresses, NAME, startTestbed, type Testbed, type TestbedOptions} from '../resolver/gslb-testbed.js'
 
 const NET = 68
@@ -71,6 +72,32 @@ test('--json with an answer; --no-qmin; usage errors exit 2', async () => {
     for (const args of [['resolve', NAME, '--type', 'BOGUS'], ['resolve', NAME, '--port', '0'], ['resolve', 'bad..name'], ['resolve', NAME, '--source', 'nope']]) {
       const u = await glb(args)
       assert.is(u.code, 2, `${args.join(' ')}: ${u.stderr}`)
+    }
+  })
+})
+
+test('--server takes a host name, looked up at GLB_RESOLVER; one that does not resolve exits 1 with one line', async () => {
+  await withLab({}, async (tb) => {
+    const dns = await runAuthorityServer({
+      listen: ['127.0.76.53'],
+      zones: [{
+        origin: 'names.test.', ttl: 60,
+        soa: {mname: 'ns.names.test.', rname: 'h.names.test.', serial: 1, refresh: 60, retry: 60, expire: 600, minimum: 5},
+        records: [{name: '@', type: 'NS', data: 'ns.names.test.'}, {name: 'ns', type: 'A', data: '127.0.76.53'}, {name: 'root', type: 'A', data: tb.root}],
+      }],
+    }, {address: '127.0.76.53'})
+    process.env.GLB_RESOLVER = `127.0.76.53:${dns.port}` // the glb child inherits it
+    try {
+      const base = ['--port', String(tb.port), '--timeout', '300', '--json']
+      const r = await glb(['resolve', 'www.example.test', '--server', 'root.names.test', '--from', ad.isp(2), ...base])
+      assert.is(r.code, 0, r.stderr)
+      assert.equal(JSON.parse(r.stdout).answer.at(-1).data, ad.content(2))
+      const nx = await glb(['resolve', 'www.example.test', '--server', 'nothere.names.test', '--port', String(tb.port)])
+      assert.is(nx.code, 1, nx.stderr)
+      assert.match(nx.stderr, /^glb: --server: host name "nothere\.names\.test" does not resolve at 127\.0\.76\.53:\d+ \(ENOTFOUND\)\n$/)
+    } finally {
+      delete process.env.GLB_RESOLVER
+      await dns.close()
     }
   })
 })

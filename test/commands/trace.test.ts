@@ -109,7 +109,7 @@ test('timeouts, a lame DNS-LB and a referral loop: hops shown, one clear line, e
 })
 
 test('usage errors exit 2', async () => {
-  for (const args of [['trace', NAME, '--type', 'NOPE'], ['trace', NAME, '--server', 'not-an-ip'], ['trace'], ['trace', NAME, '--from', 'x']]) {
+  for (const args of [['trace', NAME, '--type', 'NOPE'], ['trace', NAME, '--server', 'not..a-name'], ['trace'], ['trace', NAME, '--from', 'x']]) {
     const r = await glb(args)
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)

@@ -1,13 +1,23 @@
 // `glb lab up`: run a whole GSLB lab on loopback in the foreground, and show what each ISP's clients get.
 import {Flags} from '@oclif/core'
+import {basename, isAbsolute, relative} from 'node:path'
 import {Exit, GlbCommand, GlbError} from '../../cli/base-command.js'
+
+/** How the printed commands run glb: `glb` when started through a `glb` on PATH, else node and this launcher. */
+function glbInvocation(): string[] {
+  const launcher = process.argv[1]!
+  if (basename(launcher) === 'glb') return ['glb']
+  const rel = relative(process.cwd(), launcher)
+  return ['node', rel.startsWith('..') || isAbsolute(rel) ? launcher : rel]
+}
 
 export default class LabUp extends GlbCommand {
   static override summary = 'Run a whole GSLB lab on loopback: lab root, DNS-A, DNS-Bs, DNS-LBs, ISP resolvers and content servers.'
   static override description =
     'Reads a topology (default: the one shipped in fixtures/lab.json), starts every role as a child process on its own 127.x address, ' +
     'waits until each ISP resolver\'s clients get the server its DNS-LB measured as nearest, and prints that as a table. ' +
-    'The run folder holds every state file, log and the live latency matrix (edit it to move clients). Ctrl-C stops everything.'
+    'The run folder holds every state file, log, the TSIG key (tsig.key) and the live latency matrix (glb lab matrix changes it to move clients). ' +
+    'Then it prints commands to try next, as they run in this lab (its port and key); --json carries them as "next" ({what, argv, command}). Ctrl-C stops everything.'
   static override examples = [
     'sudo <%= config.bin %> lab up',
     '<%= config.bin %> lab up --port 5300',
@@ -66,11 +76,13 @@ export default class LabUp extends GlbCommand {
       const {converged, rows} = isp === 'external' ? {converged: false, rows: await lab.rows()} : await lab.waitConverged(flags.timeout * 1000)
       spinner?.stop()
       const report = lab.report(rows, converged)
+      const {labNextSteps, renderNextSteps} = await import('../../lab/next-steps.js')
+      const next = labNextSteps(report, glbInvocation())
       if (this.jsonEnabled()) {
-        process.stdout.write(JSON.stringify(report) + '\n')
+        process.stdout.write(JSON.stringify({...report, next}) + '\n')
       } else {
         const {renderLabTable} = await import('../../lab/lab-table.js')
-        process.stdout.write(renderLabTable(report) + '\n')
+        process.stdout.write(renderLabTable(report) + '\n\n' + renderNextSteps(next, {port: report.ports.dns, keyFile: report.keyFile}) + '\n')
         this.note(`glb lab up: ${converged ? 'converged' : 'NOT converged yet (see the logs)'}; run folder ${lab.runDir}; Ctrl-C stops the lab`)
       }
       if (failed) throw new Error(failed)

@@ -1,6 +1,7 @@
 // `glb map list`: print a DNS-B's mapping table, read over DNS by a TSIG-signed zone transfer.
 import {Flags} from '@oclif/core'
 import {Exit, GlbCommand, GlbError} from '../../cli/base-command.js'
+import {flagEndpoints} from '../../cli/host-flags.js'
 import {registrationFlags} from '../../cli/registration-flags.js'
 
 export default class MapList extends GlbCommand {
@@ -12,16 +13,17 @@ export default class MapList extends GlbCommand {
   ]
   static override flags = {
     ...registrationFlags,
-    b: Flags.string({description: 'the DNS-B to read, ADDR[:PORT]', required: true}),
+    b: Flags.string({description: 'the DNS-B to read, HOST[:PORT] (a name: its first address)', required: true}),
     timeout: Flags.integer({description: 'milliseconds to wait for the transfer', default: 10_000, min: 1}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(MapList)
     const {listMappings, RegistrationError} = await import('../../registration/index.js')
+    const [b] = await flagEndpoints('--b', [flags.b])
     let listing
     try {
-      listing = await listMappings({b: flags.b, zone: flags.zone, key: flags.key, source: flags.source, timeoutMs: flags.timeout})
+      listing = await listMappings({b: b!, zone: flags.zone, key: flags.key, source: flags.source, timeoutMs: flags.timeout})
     } catch (err) {
       if (err instanceof RegistrationError) throw new GlbError(err.message, err.kind === 'input' ? Exit.usage : Exit.failed)
       throw err

@@ -1,6 +1,7 @@
 // `glb map register`: register one "resolver -> DNS-LB" mapping at every DNS-B (a TSIG-signed DNS UPDATE).
 import {Flags} from '@oclif/core'
 import {Exit, GlbCommand, GlbError} from '../../cli/base-command.js'
+import {flagEndpoints} from '../../cli/host-flags.js'
 import {registrationFlags} from '../../cli/registration-flags.js'
 
 export default class MapRegister extends GlbCommand {
@@ -16,7 +17,7 @@ export default class MapRegister extends GlbCommand {
     lb: Flags.string({description: 'the DNS-LB as LABEL=ADDR[,ADDR...] (e.g. lb1=127.0.1.1)', required: true}),
     isp: Flags.string({description: 'the resolver: an address, a prefix ADDR/LEN, or "auto" (discover via --resolver)', required: true}),
     ttl: Flags.integer({description: 'lease in seconds: the mapping lapses unless renewed within it', default: 300, min: 1}),
-    resolver: Flags.string({description: 'with --isp auto: the ISP resolver to discover through, ADDR[:PORT]'}),
+    resolver: Flags.string({description: 'with --isp auto: the ISP resolver to discover through, HOST[:PORT]'}),
   }
 
   async run(): Promise<void> {
@@ -29,11 +30,12 @@ export default class MapRegister extends GlbCommand {
       let isp = flags.isp
       if (isp === 'auto') {
         if (!flags.resolver) throw new GlbError('--isp auto needs --resolver ADDR[:PORT] to discover through', Exit.usage)
-        const r = parseDnsTarget(flags.resolver)
+        const r = parseDnsTarget((await flagEndpoints('--resolver', [flags.resolver]))[0]!)
         isp = await discoverEgress({resolver: r.address, port: r.port, zone: flags.zone, source: flags.source, timeoutMs: flags.timeout})
         if (!this.jsonEnabled()) this.note(`discovered the resolver's egress: ${isp}`)
       }
-      const results = await register({bs: flags.b, zone: flags.zone, key: flags.key, lb, isp, ttl: flags.ttl, source: flags.source, timeoutMs: flags.timeout})
+      const bs = await flagEndpoints('--b', flags.b)
+      const results = await register({bs, zone: flags.zone, key: flags.key, lb, isp, ttl: flags.ttl, source: flags.source, timeoutMs: flags.timeout})
       await this.report({isp, lb: lb.label, ttl: flags.ttl, results})
     } catch (err) {
       if (err instanceof RegistrationError) throw new GlbError(err.message, err.kind === 'input' ? Exit.usage : Exit.failed)

@@ -1,6 +1,7 @@
 // `glb map remove`: delete a mapping (one DNS-LB's, or every one of a prefix) at every DNS-B.
 import {Flags} from '@oclif/core'
 import {Exit, GlbCommand, GlbError} from '../../cli/base-command.js'
+import {flagEndpoints} from '../../cli/host-flags.js'
 import {registrationFlags} from '../../cli/registration-flags.js'
 
 export default class MapRemove extends GlbCommand {
@@ -19,9 +20,10 @@ export default class MapRemove extends GlbCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(MapRemove)
     const {deregister, RegistrationError} = await import('../../registration/index.js')
+    const bs = await flagEndpoints('--b', flags.b)
     let results
     try {
-      results = await deregister({bs: flags.b, zone: flags.zone, key: flags.key, isp: flags.isp, lb: flags.lb ? {label: flags.lb} : undefined, source: flags.source, timeoutMs: flags.timeout})
+      results = await deregister({bs, zone: flags.zone, key: flags.key, isp: flags.isp, lb: flags.lb ? {label: flags.lb} : undefined, source: flags.source, timeoutMs: flags.timeout})
     } catch (err) {
       if (err instanceof RegistrationError) throw new GlbError(err.message, err.kind === 'input' ? Exit.usage : Exit.failed)
       throw err

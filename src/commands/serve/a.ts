@@ -57,7 +57,7 @@ export default class ServeA extends GlbCommand {
           if (json) process.stdout.write(JSON.stringify({role: 'dns-a', listening: server.addresses}) + '\n')
           else this.note(`glb serve a: listening on ${describeListen(server)}`)
         },
-        onReload: (ok, message) => telemetry.log[ok ? 'info' : 'warn']({event: 'reload', ok, file: flags.state}, message),
+        onReload: (ok, message) => telemetry.reloaded(ok, message, {file: flags.state}),
       })
     } catch (err) {
       throw new GlbError((err as Error).message)

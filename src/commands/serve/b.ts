@@ -25,6 +25,7 @@ export default class ServeB extends GlbCommand {
     const telemetry = new RoleTelemetry('dns-b', 'b', flags.metrics)
     const log = telemetry.log
     const metrics = telemetry.metrics
+    let zone = ''
     const json = this.jsonEnabled()
     try {
       await runRole({
@@ -34,6 +35,7 @@ export default class ServeB extends GlbCommand {
         listen: flags.listen,
         logQueries: flags['log-queries'],
         build: async (state) => {
+          zone = state.zone
           const role = await createReferralRole(state, {
             stateFile: flags.state,
             log: (line) => log.info({event: 'note'}, line),
@@ -47,7 +49,14 @@ export default class ServeB extends GlbCommand {
               metrics?.registrations.inc({result: accepted ? 'accepted' : 'refused', reason: accepted ? (o.changed ? 'changed' : 'unchanged') : outcome})
             },
           })
+          const exported = new Map<string, number>()
           metrics?.beforeScrape(() => {
+            // referrals_total: the handler counts (a plain add on the query path); the counter gets the difference.
+            for (const [lb, n] of role.handler.referralsByLb()) {
+              const d = n - (exported.get(lb) ?? 0)
+              if (d > 0) metrics.referrals.inc({lb}, d)
+              exported.set(lb, n)
+            }
             const now = Date.now() / 1000
             let lbs = 0
             for (const l of role.store.lbLeases.values()) if (l.expiresAt > now) lbs++
@@ -59,11 +68,11 @@ export default class ServeB extends GlbCommand {
           return {...role, handler: telemetry.wrap(role.serving), close: async () => { await role.close(); await telemetry.close() }}
         },
         onListening: (server) => {
-          telemetry.serve()
+          telemetry.serve({name: zone})
           if (json) process.stdout.write(JSON.stringify({role: 'dns-b', event: 'listening', listening: server.addresses}) + '\n')
           else this.note(`glb serve b: listening on ${describeListen(server)}`)
         },
-        onReload: (ok, message) => log[ok ? 'info' : 'warn']({event: 'reload', ok, file: flags.state}, message),
+        onReload: (ok, message) => telemetry.reloaded(ok, message, {file: flags.state}),
       })
     } catch (err) {
       throw new GlbError((err as Error).message)

@@ -69,7 +69,7 @@ export default class ServeIsp extends GlbCommand {
           if (json) process.stdout.write(JSON.stringify({role: 'dns-isp', listening: server.addresses}) + '\n')
           else this.note(`glb serve isp: listening on ${describeListen(server)}`)
         },
-        onReload: (ok, message) => log[ok ? 'info' : 'warn']({event: 'reload', ok, file: flags.state}, message),
+        onReload: (ok, message) => telemetry.reloaded(ok, message, {file: flags.state}),
       })
     } catch (err) {
       throw new GlbError((err as Error).message)

@@ -43,7 +43,10 @@ export default class ServeLb extends GlbCommand {
       : {leader: false as const}
     const metrics = telemetry.metrics
     const json = this.jsonEnabled()
-    const say = (level: 'info' | 'warn' | 'error', message: string) => telemetry.log[level](message)
+    const say = (level: 'info' | 'warn' | 'error', message: string) => {
+      telemetry.log[level](message)
+      if (level !== 'info') telemetry.failed(message) // pool, discovery, registration, probe problems: glb status shows the last
+    }
     let nsid = 'glb dns-lb'
     let lb: DnsLoadBalancer | undefined
     try {
@@ -76,13 +79,13 @@ export default class ServeLb extends GlbCommand {
         onListening: (server) => {
           // Probing and registration start once answers can be served (a failed bind starts nothing).
           lb?.start()
-          telemetry.serve()
+          telemetry.serve({name: first.label})
           const of = rank ? ` (worker ${rank} of ${flags.workers})` : ''
           if (json) process.stdout.write(JSON.stringify({role: 'dns-lb', label: first.label, zone: first.zone, listening: server.addresses, ...(rank ? {worker: rank, pid: process.pid} : {})}) + '\n')
           else this.note(`glb serve lb: ${first.label} for ${first.zone} listening on ${describeListen(server)}${of}`)
           cluster?.tellPrimary({glb: 'listening'})
         },
-        onReload: (ok, message) => telemetry.log[ok ? 'info' : 'warn']({event: 'reload', ok, file: flags.state}, message),
+        onReload: (ok, message) => telemetry.reloaded(ok, message, {file: flags.state}),
       })
     } catch (err) {
       throw new GlbError((err as Error).message)

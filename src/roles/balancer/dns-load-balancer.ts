@@ -311,9 +311,19 @@ export class DnsLoadBalancer {
     this.serial = (this.serial + 1) >>> 0
     this.handler.setAnswers(new AnswerSet({...next, serial: this.serial}))
     if (same) return
+    this.exportAnswer(next.answers.A.concat(next.answers.AAAA))
     this.stats.answerChanges++
     this.log('info', `answer ${describe(next)} (was ${describe(cur)})`)
     this.o.onAnswerChange?.({A: next.answers.A, AAAA: next.answers.AAAA, servfail: next.servfail})
+  }
+
+  /** answer_server{server}: 1 for the servers answered, 0 for the rest of the pool (answer changes only, never per query). */
+  private exportAnswer(answered: string[]): void {
+    const m = this.o.metrics
+    if (!m) return
+    const on = new Set(answered)
+    for (const s of this.pool) if (!on.has(s.address)) m.answerServer.set({server: s.address}, 0)
+    for (const a of on) m.answerServer.set({server: a}, 1)
   }
 
   private setPool(servers: PoolServer[]): void {
@@ -328,7 +338,7 @@ export class DnsLoadBalancer {
       this.median.delete(a)
       this.loggedUp.delete(a)
       const m = this.o.metrics
-      if (m) for (const g of [m.probeRttSeconds, m.probeUp, m.probeLoss]) g.remove({server: a})
+      if (m) for (const g of [m.probeRttSeconds, m.probeUp, m.probeLoss, m.answerServer]) g.remove({server: a})
     }
     if (this.scheduler) {
       const port = this.probePort()
@@ -465,6 +475,8 @@ export class DnsLoadBalancer {
     if (!s.dnsb || s.dnsb.mode !== 'referral' || port === 0) return null
     const source = probeSource(s, this.o.listen)
     const own = ownAddresses(this.o.listen, source)
+    // Both series exist from the start (at 0), so rate() and dashboards see them before the first relay.
+    for (const answer of ['relayed', 'own']) this.o.metrics?.secondNsAnswers.inc({answer}, 0)
     return new SecondNsRelay({
       dnsb: {addresses: s.dnsb.addresses, port: s.dnsb.port},
       zone: s.zone,

@@ -58,6 +58,8 @@ export class ReferralHandler implements Handler {
   /** Prepared referrals per load-balanced name (index), keyed by referralKey(qtype, LB pair). */
   private referrals: Map<number | string, PreparedAnswer>[] = []
   private referralCount = 0
+  // Referrals given per DNS-LB id (the one named first); read by referralsByLb() for metrics, off the query path.
+  private readonly referred: number[] = []
   private directCache = new Map<string, Cached>()
   private staticCache = new Map<string, PreparedAnswer>()
   private addressVersion = -1
@@ -242,6 +244,7 @@ export class ReferralHandler implements Handler {
       ecsOption = this.ecsEcho(ecs.family, ecs.sourceLen, scopeLen, ecs.address)
     }
     if (this.state.mode === 'referral' && a >= 0) {
+      this.referred[a] = (this.referred[a] ?? 0) + 1
       if (!apex) { w.reply(this.referralSpec(idx, a, b), ecsOption ? [ecsOption] : undefined); return }
       const byPair = this.referrals[idx]!
       const key = referralKey(q.qtype, a, b)
@@ -266,6 +269,17 @@ export class ReferralHandler implements Handler {
       this.directCache.set(key, c)
     }
     w.prepared(c.p, ecsOption)
+  }
+
+  /** Referrals given so far (since start) per DNS-LB label, the one named first. */
+  referralsByLb(): Map<string, number> {
+    const out = new Map<string, number>()
+    this.referred.forEach((n, id) => {
+      if (n === undefined || this.store.table.lb(id) === undefined) return
+      const label = this.store.labelOf(id)
+      out.set(label, (out.get(label) ?? 0) + n)
+    })
+    return out
   }
 
   /** Sets pickA (the mapped LB), pickB (a second one) and pickLen (matched prefix length, -1: none). */
