@@ -1,118 +1,180 @@
-// `glb trace` end to end against the in-process lab: two ISPs see two DNS-LBs, roles named, the LB explains.
+// `glb trace` end to end against real glb roles: a small lab of `glb serve a|b|lb|isp` processes (two POPs), where
+// each ISP address is referred to its own DNS-LB and the explanation shown is the one that DNS-LB serves; then
+// the same lab's state files served in-process without NSID (roles guessed), and DNS-LBs gone or replaced by
+// servers that are lame or refer back up (timeouts, lame delegation, referral loop).
 // glb-test-timeout: 300
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {execFile} from 'node:child_process'
-import {labAddresses, NAME, startTestbed, type Testbed, type TestbedOptions} from '../resolver/gslb-testbed.js'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {startServer, type DnsServer} from '../../src/dns/server.js'
+import type {Handler} from '../../src/dns/handler.js'
+import {AuthorityHandler} from '../../src/roles/authority/authority-handler.js'
+import {authorityStateSchema, buildZones} from '../../src/roles/authority/authority-state.js'
+import {balancerStateSchema} from '../../src/roles/balancer/balancer-state.js'
+import {DnsLoadBalancer} from '../../src/roles/balancer/dns-load-balancer.js'
+import {createReferralRole} from '../../src/roles/referral/referral-role.js'
+import {referralStateSchema} from '../../src/roles/referral/referral-state.js'
+import {runGlb} from '../helpers/cli.js'
+import {LATENCY, startSmallLab, type SmallLab} from '../helpers/small-lab.js'
 
-const NET = 67
-const ad = labAddresses(NET)
-const ISP1 = ad.isp(1)
-const ISP2 = ad.isp(2)
+const NET = 140 // roles on 127.0.140.x, POPs on 127.0.141.x
+let lab: SmallLab
+const NAME = 'www.glb.example.test.'
 
-/** Runs the CLI asynchronously (the lab answers from this process). */
-function glb(args: string[], timeoutMs = 20_000): Promise<{code: number; stdout: string; stderr: string; ms: number}> {
-  const t0 = Date.now()
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/dev.js', ...args], {timeout: timeoutMs, env: {...process.env, NO_COLOR: '1'}}, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as {code?: unknown}).code === 'number' ? (err as {code: number}).code : -1) : 0
-      resolve({code, stdout, stderr, ms: Date.now() - t0})
-    })
-  })
-}
+test.before(async () => {
+  lab = await startSmallLab(NET)
+})
 
-async function withLab(o: Partial<TestbedOptions>, fn: (tb: Testbed, base: string[]) => Promise<void>): Promise<void> {
-  const tb = await startTestbed({net: NET, mapping: {[ISP1]: 'lb1', [ISP2]: 'lb2'}, ...o})
-  try {
-    await fn(tb, ['--server', tb.root, '--port', String(tb.port), '--timeout', '300'])
-  } finally {
-    await tb.stop()
-  }
-}
+test.after(async () => {
+  await closeInProcess()
+  await lab?.stop()
+})
 
-test('--json from two ISP addresses: two DNS-LBs, two answers, every hop named, the LB explains', async () => {
-  await withLab({}, async (tb, base) => {
-    const docs = []
-    for (const isp of [ISP1, ISP2]) {
-      const r = await glb(['trace', 'www.example.test', ...base, '--from', isp, '--json'])
+const base = () => ['--server', lab.ad.root, '--port', String(lab.port), '--timeout', '300']
+const trace = (args: string[]) => runGlb(['trace', ...args], {timeoutMs: 20_000})
+
+test('--json from two ISP addresses: each reaches its own real DNS-LB, and the explanation is exactly the one that DNS-LB serves', async () => {
+  const {ad} = lab
+  for (const k of [1, 2]) {
+    // The DNS-LB keeps probing, so its figures move every probe interval: compare with what it serves right
+    // before and right after the trace, and take a run where those two agree (no probe landed in between).
+    let doc: any, before: string[] = [], after: string[] = []
+    for (let attempt = 0; attempt < 5; attempt++) {
+      before = await lab.explain(k)
+      const r = await trace(['www.example.test', ...base(), '--from', ad.isp(k), '--json'])
+      after = await lab.explain(k)
       assert.is(r.code, 0, r.stderr + r.stdout)
-      docs.push(JSON.parse(r.stdout))
+      doc = JSON.parse(r.stdout)
+      if (before.join('\n') === after.join('\n')) break
     }
-    for (const [i, doc] of docs.entries()) {
-      const k = i + 1
-      assert.is(doc.status, 'answer')
-      assert.is(doc.source, ad.isp(k))
-      assert.equal(doc.answer.map((a: {type: string; data: string}) => `${a.type} ${a.data}`), [`CNAME ${NAME}`, `A ${ad.content(k)}`])
-      assert.equal(doc.hops.map((h: {role: string}) => h.role), ['root', 'root', 'DNS-A', 'DNS-A', 'DNS-B', `DNS-LB lb${k}`])
-      const last = doc.hops.at(-1)
-      assert.equal([last.server, last.nsid, last.roleFrom, last.ttl], [ad.lb(k), `glb dns-lb lb${k}`, 'nsid', 20])
-      const b = doc.hops[4]
-      assert.equal(b.referral.ns, [`lb${k}.${NAME}`, `lb${3 - k}.${NAME}`], 'DNS-B refers each ISP to its own LB first')
-      assert.is(doc.explain.server, ad.lb(k))
-      assert.is(doc.explain.qname, `_explain.${NAME}`)
-      assert.equal(doc.explain.entries.map((e: {address: string}) => e.address), [ad.content(1), ad.content(2)])
-      const chosen = doc.explain.entries.find((e: {words: string[]}) => e.words.includes('chosen'))
-      assert.equal([chosen.address, chosen.fields.srtt, chosen.fields.loss, chosen.words], [ad.content(k), `${k * 5}.0ms`, '0%', ['up', 'chosen']])
-    }
-    assert.ok(tb.lbs[0]!.log.every((q) => q.from === ISP1) && tb.lbs[1]!.log.every((q) => q.from === ISP2))
-  })
-})
-
-test('the table: one row per hop with role, referral, answer, TTL and RTT, then the explanation', async () => {
-  await withLab({}, async (_tb, base) => {
-    const r = await glb(['trace', 'www.example.test', ...base, '--from', ISP2])
-    assert.is(r.code, 0, r.stderr)
-    const out = r.stdout
-    assert.match(out, /│ 5 │ 127\.67\.0\.20#\d+ +│ DNS-B +│ www\.glb\.example\.test\. A +│ NOERROR +│ -> www\.glb\.example\.test\./)
-    assert.match(out, /NS lb2\.www\.glb\.example\.test\. 127\.67\.2\.1/)
-    assert.match(out, /│ 6 │ 127\.67\.2\.1#\d+ +│ DNS-LB lb2 +│ www\.glb\.example\.test\. A +│ NOERROR aa +│ A 127\.67\.10\.2 +│ 20 +│ \d+\.\d +│/)
-    assert.match(out, /_explain\.www\.glb\.example\.test\. TXT from 127\.67\.2\.1/)
-    assert.match(out, /│ 127\.67\.10\.2 +│ 10\.0ms +│ 0% +│ up +│ 10\.0 +│ chosen/)
-    assert.match(out, /answer from 127\.67\.2\.1 \(DNS-LB lb2\): 2 records, 6 queries/)
-    assert.not.match(out, /\x1b\[/, 'no colour when stdout is not a TTY')
-  })
-})
-
-test('roles are guessed from the replies when servers send no NSID', async () => {
-  await withLab({nsid: false}, async (_tb, base) => {
-    const r = await glb(['trace', NAME, ...base, '--from', ISP1, '--json'])
-    const doc = JSON.parse(r.stdout)
-    assert.equal(doc.hops.map((h: {role: string; roleFrom: string}) => `${h.role}/${h.roleFrom}`),
-      ['root/guess', 'root/guess', 'other/guess', 'DNS-B/guess', 'DNS-LB/guess'])
-    assert.ok(doc.explain, 'a guessed DNS-LB is still asked for its explanation')
-  })
-})
-
-test('timeouts, a lame DNS-LB and a referral loop: hops shown, one clear line, exit 1, within the bound', async () => {
-  const cases = [
-    ['silent', /^glb: www\.glb\.example\.test\. A: no answer from the servers of www\.glb\.example\.test\.: 127\.67\.1\.1 \(lb1\.www\.glb\.example\.test\.\) did not answer within 300 ms; 127\.67\.2\.1/],
-    ['refused', /^glb: www\.glb\.example\.test\. A: lame delegation: no server of www\.glb\.example\.test\. answers: 127\.67\.1\.1 \(lb1\.www\.glb\.example\.test\.\) answered REFUSED/],
-    ['loop', /^glb: www\.glb\.example\.test\. A: referral loop at www\.glb\.example\.test\./],
-  ] as const
-  for (const [mode, want] of cases) {
-    await withLab({lbModes: {lb1: mode, lb2: mode}}, async (_tb, base) => {
-      const r = await glb(['trace', NAME, ...base, '--from', ISP1, '--time-limit', '3000'])
-      assert.is(r.code, 1, `${mode}: ${r.stderr}`)
-      assert.match(r.stderr, want, r.stderr)
-      assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)
-      assert.match(r.stdout, /DNS-B/, 'the hops up to the failure are printed')
-      assert.ok(r.ms < 10_000, `${mode}: ${r.ms} ms`)
-      const j = await glb(['trace', NAME, ...base, '--from', ISP1, '--json'])
-      assert.is(j.code, 1)
-      const doc = JSON.parse(j.stdout)
-      assert.is(doc.status, 'failed')
-      assert.is(doc.failure.kind, mode === 'silent' ? 'timeout' : mode === 'refused' ? 'lame' : 'loop')
-      assert.is(doc.error.code, 1)
-      assert.ok(doc.hops.length >= 3)
-    })
+    assert.equal(before, after, 'the DNS-LB\'s figures kept moving during every attempt')
+    assert.is(doc.status, 'answer')
+    assert.is(doc.source, ad.isp(k))
+    assert.equal(doc.hops.map((h: {role: string}) => h.role), ['DNS-A', 'DNS-A', 'DNS-A', 'DNS-A', 'DNS-B', `DNS-LB lb${k}`])
+    const b = doc.hops[4]
+    assert.equal(b.referral.ns, [`lb${k}.${NAME}`, `lb${3 - k}.${NAME}`], 'DNS-B refers each ISP to its own DNS-LB first')
+    const last = doc.hops.at(-1)
+    assert.equal([last.server, last.nsid, last.roleFrom, last.ttl], [ad.lb(k), `glb dns-lb lb${k}`, 'nsid', lab.topology.ttl.answer])
+    // The explanation shown is, string for string, what that DNS-LB answers to _explain.<name> TXT.
+    assert.is(doc.explain.server, ad.lb(k))
+    assert.is(doc.explain.qname, `_explain.${NAME}`)
+    assert.equal([...doc.explain.header, ...doc.explain.entries].map((e: {text: string}) => e.text), before)
+    // ... and it agrees with the DNS-LB's answer and with the latencies the content servers were given.
+    const answer = doc.answer.map((a: {type: string; data: string}) => `${a.type} ${a.data}`)
+    assert.equal(answer, [`CNAME ${NAME}`, `A ${ad.content(k)}`])
+    assert.is(doc.explain.header[0].fields.answer, ad.content(k))
+    assert.is(doc.explain.header[0].fields.lb, `lb${k}`)
+    const entry = (addr: string) => doc.explain.entries.find((e: {address: string}) => e.address === addr)
+    const near = entry(ad.content(k)), far = entry(ad.content(3 - k))
+    assert.equal([near.words, far.words], [['up', 'chosen'], ['up', 'not-chosen']])
+    const ms = (e: {fields: {srtt: string}}) => Number.parseFloat(e.fields.srtt)
+    assert.ok(ms(near) >= LATENCY.nearMs && ms(near) < LATENCY.farMs, `near server measured ${near.fields.srtt}, configured ${LATENCY.nearMs} ms`)
+    assert.ok(ms(far) >= LATENCY.farMs - 5, `far server measured ${far.fields.srtt}, configured ${LATENCY.farMs} ms`)
   }
+})
+
+test('the table: one row per hop with role, referral, answer, TTL and RTT, then the DNS-LB\'s explanation', async () => {
+  const r = await trace(['www.example.test', ...base(), '--from', lab.ad.isp(2)])
+  assert.is(r.code, 0, r.stderr)
+  const out = r.stdout
+  const ex = await lab.explain(2)
+  assert.match(out, /│ 5 │ 127\.0\.140\.20#\d+ +│ DNS-B +│ www\.glb\.example\.test\. A +│ NOERROR +│ -> www\.glb\.example\.test\./)
+  assert.match(out, /NS lb2\.www\.glb\.example\.test\. 127\.0\.141\.2/)
+  assert.match(out, /│ 6 │ 127\.0\.141\.2#\d+ +│ DNS-LB lb2 +│ www\.glb\.example\.test\. A +│ NOERROR aa +│ A 127\.0\.140\.102 +│ 20 +│ \d+\.\d +│/)
+  assert.match(out, /_explain\.www\.glb\.example\.test\. TXT from 127\.0\.141\.2:\nanswer=127\.0\.140\.102 policy=lowest-score ttl=20 /)
+  assert.ok(out.includes(ex[0]!), 'the header line is the DNS-LB\'s own')
+  assert.match(out, /│ 127\.0\.140\.102 +│ [\d.]+ms ±[\d.]+ms +│ 0% +│ up +│ [\d.]+ +│ chosen +│ lowest score/)
+  assert.match(out, /│ 127\.0\.140\.101 +│ [\d.]+ms ±[\d.]+ms +│ 0% +│ up +│ [\d.]+ +│ not-chosen +│ score [\d.]+ ms, rank 2/)
+  assert.match(out, /answer from 127\.0\.141\.2 \(DNS-LB lb2\): 2 records, 6 queries/)
+  assert.not.match(out, /\x1b\[/, 'no colour when stdout is not a TTY')
 })
 
 test('usage errors exit 2', async () => {
-  for (const args of [['trace', NAME, '--type', 'NOPE'], ['trace', NAME, '--server', 'not-an-ip'], ['trace'], ['trace', NAME, '--from', 'x']]) {
-    const r = await glb(args)
+  for (const args of [[NAME, '--type', 'NOPE'], [NAME, '--server', 'not-an-ip'], [], [NAME, '--from', 'x']]) {
+    const r = await trace(args)
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)
+  }
+})
+
+// ---------------------------------------------------------------- the lab's roles in-process, without NSID
+
+const inProcess = new Map<string, {server: DnsServer; close?: () => Promise<void>}>()
+
+async function serveAt(address: string, handler: Handler, close?: () => Promise<void>): Promise<void> {
+  await stopAt(address)
+  const server = await startServer({listen: [`${address}:${lab.port}`], handler, onError: () => {}})
+  inProcess.set(address, {server, close})
+}
+
+async function stopAt(address: string): Promise<void> {
+  const s = inProcess.get(address)
+  inProcess.delete(address)
+  await s?.server.close()
+  await s?.close?.()
+}
+
+async function closeInProcess(): Promise<void> {
+  for (const address of [...inProcess.keys()]) await stopAt(address)
+}
+
+const stateOf = (name: string) => JSON.parse(readFileSync(join(lab.lab.runDir, `${name}.json`), 'utf8'))
+/** DNS-A serving only other.test.: REFUSED for anything else (RFC 1035 §4.3.1 leaves it to the server; glb refuses). */
+const otherZone = (address: string) => new AuthorityHandler(buildZones(authorityStateSchema.parse({zones: [{origin: 'other.test.', ttl: 300,
+  soa: {mname: 'ns1.other.test.', rname: 'hostmaster.other.test.', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60},
+  records: [{name: '@', type: 'NS', data: 'ns1.other.test.'}, {name: 'ns1', type: 'A', data: address}]}]})))
+const authority = (name: string) => new AuthorityHandler(buildZones(authorityStateSchema.parse(stateOf(name))))
+
+test('roles are guessed from the replies when the servers send no NSID (the same roles, from the lab\'s state files)', async () => {
+  const {ad} = lab
+  // The processes go; the same state files (registrations and measurements included) are served in-process
+  // without NSID. The DNS-LBs are not started: they answer from the measurements their processes persisted.
+  for (const name of ['root', 'a', 'b1', 'lb1', 'lb2']) await lab.lab.processes.stop(name)
+  await serveAt(ad.root, authority('root'))
+  await serveAt(ad.a, authority('a'))
+  const b = await createReferralRole(referralStateSchema.parse(stateOf('b1')), {stateFile: join(lab.lab.runDir, 'b1.json'), offline: true})
+  await serveAt(ad.b, b.serving, () => b.close())
+  for (const k of [1, 2]) {
+    const lb = await DnsLoadBalancer.create({state: balancerStateSchema.parse(stateOf(`lb${k}`)), stateFile: join(lab.lab.runDir, `lb${k}.json`), listen: [`${ad.lb(k)}:${lab.port}`]})
+    await serveAt(ad.lb(k), lb.handler, () => lb.close())
+  }
+  const r = await trace([NAME, ...base(), '--from', ad.isp(1), '--json'])
+  assert.is(r.code, 0, r.stderr + r.stdout)
+  const doc = JSON.parse(r.stdout)
+  assert.equal(doc.hops.map((h: {role: string; roleFrom: string}) => `${h.role}/${h.roleFrom}`),
+    ['root/guess', 'root/guess', 'other/guess', 'DNS-B/guess', 'DNS-LB/guess'])
+  assert.equal(doc.hops.map((h: {server: string}) => h.server), [ad.root, ad.root, ad.a, ad.b, ad.lb(1)])
+  assert.ok(doc.explain?.entries?.length === 2, `a guessed DNS-LB is still asked for its explanation: ${JSON.stringify(doc.explain)}`)
+})
+
+test('timeouts, a lame DNS-LB and a referral loop: hops shown, one clear line, exit 1, within the bound', async () => {
+  const {ad} = lab
+  // DNS-B still refers to both DNS-LB addresses (their leases hold); what answers there changes per case:
+  // nothing; a DNS-A that does not serve the name (REFUSED); DNS-A of example.test., which refers back up.
+  const cases = [
+    ['silent', null, /^glb: www\.glb\.example\.test\. A: no answer from the servers of www\.glb\.example\.test\.: 127\.0\.141\.1 \(lb1\.www\.glb\.example\.test\.\) did not answer within 300 ms; 127\.0\.141\.2/],
+    ['refused', 'other', /^glb: www\.glb\.example\.test\. A: lame delegation: no server of www\.glb\.example\.test\. answers: 127\.0\.141\.1 \(lb1\.www\.glb\.example\.test\.\) answered REFUSED/],
+    ['loop', 'a', /^glb: www\.glb\.example\.test\. A: referral loop at www\.glb\.example\.test\./],
+  ] as const
+  for (const [mode, serving, want] of cases) {
+    for (const k of [1, 2]) {
+      if (serving === 'other') await serveAt(ad.lb(k), otherZone(ad.lb(k)))
+      else if (serving) await serveAt(ad.lb(k), authority(serving))
+      else await stopAt(ad.lb(k))
+    }
+    const r = await trace([NAME, ...base(), '--from', ad.isp(1), '--time-limit', '3000'])
+    assert.is(r.code, 1, `${mode}: ${r.stderr}`)
+    assert.match(r.stderr, want, r.stderr)
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)
+    assert.match(r.stdout, /DNS-B/, 'the hops up to the failure are printed')
+    const j = await trace([NAME, ...base(), '--from', ad.isp(1), '--json'])
+    assert.is(j.code, 1)
+    const doc = JSON.parse(j.stdout)
+    assert.is(doc.status, 'failed')
+    assert.is(doc.failure.kind, mode === 'silent' ? 'timeout' : mode === 'refused' ? 'lame' : 'loop')
+    assert.is(doc.error.code, 1)
+    assert.ok(doc.hops.length >= 3)
   }
 })
 
