@@ -4,14 +4,15 @@ import {isIP} from 'node:net'
 import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
 import type {ResolverOptions} from '../resolver/iterative-resolver.js'
 import type {Resolution} from '../resolver/resolution.js'
-
-/** The lab root of docs/ARCHITECTURE.md: the default start server, so nothing is ever sent off the machine. */
-export const LAB_ROOT = '127.0.0.9'
+import {LAB_ENV, LAB_ROOT} from '../resolver/start-servers.js'
+export {LAB_ROOT}
 
 /** Flags `glb resolve` and `glb trace` share. */
 export const resolveFlags = {
   type: Flags.string({char: 't', description: 'record type to ask for (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)', default: 'A'}),
-  server: Flags.string({char: 's', description: `start server address (repeatable); default the lab root ${LAB_ROOT}`, multiple: true}),
+  server: Flags.string({char: 's', description: 'start server address (repeatable) instead of the root', multiple: true}),
+  'root-hints': Flags.string({description: 'start from the root servers in this named.root-format file (default: IANA\'s, built in)'}),
+  lab: Flags.boolean({description: `start at the lab root ${LAB_ROOT} (\`glb lab up\`); ${LAB_ENV}=1 in the environment does the same`}),
   source: Flags.string({aliases: ['from'], description: 'send every query from this local address (--from: as that ISP\'s resolver would)'}),
   port: Flags.integer({char: 'p', description: 'port of every server asked, including those learned from referrals', default: 53, min: 1, max: 65535}),
   qmin: Flags.boolean({description: 'qname minimisation, RFC 9156 (--no-qmin asks every server the full name)', default: true, allowNo: true}),
@@ -20,15 +21,21 @@ export const resolveFlags = {
 }
 
 /** Checks the shared flags and turns them into resolver options and the query type; usage errors exit 2. */
-export async function resolverSetup(name: string, flags: {type: string; server?: string[]; source?: string; port: number; qmin: boolean; timeout: number; 'time-limit': number}): Promise<{type: number; options: ResolverOptions}> {
+export async function resolverSetup(name: string, flags: {type: string; server?: string[]; 'root-hints'?: string; lab?: boolean; source?: string; port: number; qmin: boolean; timeout: number; 'time-limit': number}): Promise<{type: number; options: ResolverOptions}> {
   const {typeFromName} = await import('../dns/wire/constants.js')
   const {normalizeDnsName} = await import('../state/normalize-dns-name.js')
   const type = typeFromName(flags.type)
   if (type === null) throw new GlbError(`--type ${flags.type}: not a record type (A, AAAA, TXT, MX, NS, CNAME, SOA, TYPEnn)`, Exit.usage)
   const n = normalizeDnsName(name)
   if (typeof n !== 'string') throw new GlbError(`${name}: not a domain name (${n.error})`, Exit.usage)
-  const servers = flags.server?.length ? flags.server : [LAB_ROOT]
-  for (const s of servers) if (!isIP(s)) throw new GlbError(`--server ${s}: expected an IPv4 or IPv6 address`, Exit.usage)
+  const {chooseStartServers, StartServersError} = await import('../resolver/start-servers.js')
+  let servers: string[]
+  try {
+    servers = chooseStartServers({server: flags.server, rootHints: flags['root-hints'], lab: flags.lab, env: process.env}).servers
+  } catch (err) {
+    if (err instanceof StartServersError) throw new GlbError(err.message, Exit.usage)
+    throw err
+  }
   if (flags.source !== undefined && !isIP(flags.source)) throw new GlbError(`--source ${flags.source}: expected a local IPv4 or IPv6 address`, Exit.usage)
   return {
     type,
@@ -49,10 +56,10 @@ export function noAnswerReason(r: Omit<Resolution, 'hops'>, typeText: string): s
 
 export default class Resolve extends GlbCommand {
   static override summary = 'Resolve a name iteratively, the way an ISP resolver would, and print the answer.'
-  static override description = `Starts at the lab root (${LAB_ROOT}) or the --server addresses, follows referrals (NS + in-zone glue) and CNAMEs down to the authoritative answer, with qname minimisation, and prints the records with their TTLs. The default start server is the loopback lab root, never the Internet's root servers: to resolve a public name pass --server. Exits 0 with an answer, 1 on NXDOMAIN, NODATA or failure (the reason on one line), 2 on usage errors.`
+  static override description = `Starts at the Internet's root servers (IANA's hints, built in; --root-hints FILE for others), at the lab root ${LAB_ROOT} with --lab (or ${LAB_ENV}=1), or at the --server addresses; follows referrals (NS + in-zone glue) and CNAMEs down to the authoritative answer, with qname minimisation, and prints the records with their TTLs. Queries go over IPv4 or IPv6, whichever the servers have and this host can reach. Exits 0 with an answer, 1 on NXDOMAIN, NODATA or failure (the reason on one line), 2 on usage errors.`
   static override examples = [
-    '<%= config.bin %> resolve www.example.test',
-    '<%= config.bin %> resolve www.example.test --from 127.0.1.53',
+    '<%= config.bin %> resolve example.com',
+    '<%= config.bin %> resolve www.example.test --lab --from 127.0.1.53',
     '<%= config.bin %> resolve example.test --type MX --server 127.0.0.10 --port 5300 --json',
   ]
   static override args = {name: Args.string({description: 'the name to resolve', required: true})}

@@ -6,11 +6,12 @@ import type {TraceHop, TraceReport} from '../resolver/trace-report.js'
 
 export default class Trace extends GlbCommand {
   static override summary = 'Trace a resolution hop by hop: who was asked, which role answered, what it said, and why the DNS-LB chose.'
-  static override description = `Resolves like an ISP resolver (from the lab root ${LAB_ROOT} or --server) and prints one row per query: the server and its role (from its NSID, else guessed from its reply), the question, rcode and flags, the referral (NS and glue) or the answer, the TTL and the RTT. When the last hop is a DNS-LB it also asks _explain.<zone> TXT and shows each content server's latency, loss, state and score. --from sends every query from that address, so the chain is what that ISP's resolver sees (DNS-B refers by source address). Exits 1 when there is no answer, after printing the hops.`
+  static override description = `Resolves like an ISP resolver, from the Internet's root servers (built-in hints, or --root-hints FILE), the lab root ${LAB_ROOT} (--lab, or GLB_LAB=1) or --server, and prints one row per query: the server and its role (from its NSID, else guessed from its reply), the question, rcode and flags, the referral (NS and glue) or the answer, the TTL and the RTT. When the last hop is a DNS-LB it also asks _explain.<zone> TXT and shows each content server's latency, loss, state and score. --from sends every query from that address, so the chain is what that ISP's resolver sees (DNS-B refers by source address). Exits 1 when there is no answer, after printing the hops.`
   static override examples = [
-    '<%= config.bin %> trace www.example.test',
-    '<%= config.bin %> trace www.example.test --from 127.0.1.53',
-    '<%= config.bin %> trace www.glb.example.test --from 127.0.2.53 --port 5300 --json',
+    '<%= config.bin %> trace example.com',
+    '<%= config.bin %> trace www.example.test --lab --from 127.0.1.53',
+    '<%= config.bin %> trace www.glb.example.test --lab --from 127.0.2.53 --port 5300 --json',
+    '<%= config.bin %> trace example.com --root-hints ./named.root',
   ]
   static override args = {name: Args.string({description: 'the name to trace', required: true})}
   static override flags = {...resolveFlags}

@@ -95,6 +95,9 @@ interface Problem {
 
 const NSID_OPTION = Buffer.from([0, EdnsOption.NSID, 0, 0])
 
+/** Errors that say this host cannot reach a whole address family, not that one server is down. */
+const FAMILY_UNREACHABLE = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT'])
+
 /**
  * Resolves names iteratively like a recursive resolver's core: follows referrals (NS + in-bailiwick glue,
  * resolving glue-less NS names itself), CNAME chains, and stops at the authoritative answer. Asks the servers
@@ -105,6 +108,11 @@ export class IterativeResolver {
   readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'infra' | 'onHop'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop'>
   /** Server selection state, kept across resolutions. */
   readonly infra: InfraCache
+  /**
+   * Address families this host cannot send to (no route, no address of that family): learnt from the first
+   * query that fails locally, then skipped, so a host without IPv6 pays once, not once per IPv6 server.
+   */
+  private readonly unreachable = new Set<4 | 6>()
 
   constructor(o: ResolverOptions) {
     if (o.startServers.length === 0) throw new Error('the resolver needs at least one start server')
@@ -362,6 +370,7 @@ export class IterativeResolver {
         throw new ResolveFailure('time-limit', `gave up after ${this.options.timeLimitMs} ms (time limit) while asking ${q.zone} servers for ${q.qname} (last: ${who})`)
       }
       this.infra.recordFailure(q.address, this.options.port)
+      if (err.code && FAMILY_UNREACHABLE.has(err.code)) this.unreachable.add(isIPv6(q.address) ? 6 : 4)
       problems.push(err.kind === 'timeout'
         ? {kind: 'timeout', text: `${who} did not answer within ${Math.round(timeoutMs)} ms`, server: {address: q.address, nsName: q.nsName}, waitedMs: timeoutMs}
         : {kind: err.kind === 'malformed' ? 'lame' : 'network', text: `${who}: ${err.message}`})
@@ -462,7 +471,9 @@ export class IterativeResolver {
   /** A server address is usable when it is of the source address's family (any family without a source). */
   private usable(address: string): boolean {
     const s = this.options.source
-    if (!s) return isIPv4(address) || isIPv6(address)
+    const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0
+    if (family === 0 || this.unreachable.has(family)) return false
+    if (!s) return true
     return isIPv4(s) ? isIPv4(address) : isIPv6(address)
   }
 }

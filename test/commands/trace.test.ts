@@ -5,7 +5,9 @@
 // glb-test-timeout: 300
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
-import {readFileSync} from 'node:fs'
+import {execFile} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {startServer, type DnsServer} from '../../src/dns/server.js'
 import type {Handler} from '../../src/dns/handler.js'
@@ -15,7 +17,8 @@ import {balancerStateSchema} from '../../src/roles/balancer/balancer-state.js'
 import {DnsLoadBalancer} from '../../src/roles/balancer/dns-load-balancer.js'
 import {createReferralRole} from '../../src/roles/referral/referral-role.js'
 import {referralStateSchema} from '../../src/roles/referral/referral-state.js'
-import {runGlb} from '../helpers/cli.js'
+import {glbLauncher, runGlb} from '../helpers/cli.js'
+import {freePort} from '../helpers/servers.js'
 import {LATENCY, startSmallLab, type SmallLab} from '../helpers/small-lab.js'
 
 const NET = 140 // roles on 127.0.140.x, POPs on 127.0.141.x
@@ -95,6 +98,43 @@ test('usage errors exit 2', async () => {
     const r = await trace(args)
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)
+  }
+})
+
+test('--root-hints FILE starts at the root servers the file names (here the lab\'s loopback root)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'glb-trace-hints-'))
+  try {
+    const hints = join(dir, 'named.root')
+    writeFileSync(hints, `; the small lab's root\n.  3600000  NS  a.root-servers.test.\na.root-servers.test.  3600000  A  ${lab.ad.root}\n`)
+    const r = await trace([NAME, '--root-hints', hints, '--port', String(lab.port), '--from', lab.ad.isp(1), '--json'])
+    assert.is(r.code, 0, r.stderr + r.stdout)
+    const doc = JSON.parse(r.stdout)
+    assert.equal(doc.startServers, [lab.ad.root])
+    assert.is(doc.hops[0].server, lab.ad.root)
+    assert.is(doc.hops.at(-1).server, lab.ad.lb(1))
+    writeFileSync(hints, '.  3600000  NS  a.root-servers.test.\na.root-servers.test.  3600000  A  127.0.140\n')
+    const bad = await trace([NAME, '--root-hints', hints])
+    assert.is(bad.code, 2, bad.stderr)
+    assert.is(bad.stderr.trim(), `glb: ${hints}:2: A 127.0.140: not an IPv4 address`)
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+})
+
+test('--lab and GLB_LAB=1 start at the lab root 127.0.0.9 (a port nobody listens on: no answer, exit 1)', async () => {
+  const port = await freePort('127.0.0.9')
+  const run = (args: string[], env: Record<string, string>) => new Promise<{code: number; stdout: string; stderr: string}>((resolve) => {
+    execFile(process.execPath, [glbLauncher(), 'trace', NAME, '--port', String(port), '--timeout', '200', '--time-limit', '1500', '--json', ...args],
+      {timeout: 20_000, env: {...process.env, NO_COLOR: '1', ...env}}, (err, stdout, stderr) => {
+        resolve({code: err ? (typeof (err as {code?: unknown}).code === 'number' ? (err as {code: number}).code : -1) : 0, stdout, stderr})
+      })
+  })
+  for (const [args, env] of [[['--lab'], {GLB_LAB: ''}], [[], {GLB_LAB: '1'}]] as const) {
+    const r = await run([...args], env)
+    assert.is(r.code, 1, r.stderr + r.stdout)
+    const doc = JSON.parse(r.stdout)
+    assert.equal(doc.startServers, ['127.0.0.9'], JSON.stringify(env))
+    assert.ok(doc.hops.length >= 1 && doc.hops.every((h: {server: string}) => h.server === '127.0.0.9'), JSON.stringify(doc.hops))
   }
 })
 
