@@ -15,13 +15,14 @@ export const resolveFlags = {
   lab: Flags.boolean({description: `start at the lab root ${LAB_ROOT} (\`glb lab up\`); ${LAB_ENV}=1 in the environment does the same`}),
   source: Flags.string({aliases: ['from'], description: 'send every query from this local address (--from: as that ISP\'s resolver would)'}),
   port: Flags.integer({char: 'p', description: 'port of every server asked, including those learned from referrals', default: 53, min: 1, max: 65535}),
+  subnet: Flags.string({description: 'send EDNS Client Subnet (RFC 7871) with this prefix on every query, e.g. 192.0.2.0/24; each hop shows the scope returned'}),
   qmin: Flags.boolean({description: 'qname minimisation, RFC 9156 (--no-qmin asks every server the full name)', default: true, allowNo: true}),
   timeout: Flags.integer({description: 'ms to wait for each server before trying the next', default: 1500, min: 1}),
   'time-limit': Flags.integer({description: 'ms the whole resolution may take', default: 10_000, min: 1}),
 }
 
 /** Checks the shared flags and turns them into resolver options and the query type; usage errors exit 2. */
-export async function resolverSetup(name: string, flags: {type: string; server?: string[]; 'root-hints'?: string; lab?: boolean; source?: string; port: number; qmin: boolean; timeout: number; 'time-limit': number}): Promise<{type: number; options: ResolverOptions}> {
+export async function resolverSetup(name: string, flags: {type: string; server?: string[]; 'root-hints'?: string; lab?: boolean; source?: string; subnet?: string; port: number; qmin: boolean; timeout: number; 'time-limit': number}): Promise<{type: number; options: ResolverOptions}> {
   const {typeFromName} = await import('../dns/wire/constants.js')
   const {normalizeDnsName} = await import('../state/normalize-dns-name.js')
   const type = typeFromName(flags.type)
@@ -37,9 +38,16 @@ export async function resolverSetup(name: string, flags: {type: string; server?:
     throw err
   }
   if (flags.source !== undefined && !isIP(flags.source)) throw new GlbError(`--source ${flags.source}: expected a local IPv4 or IPv6 address`, Exit.usage)
+  let ecs
+  if (flags.subnet !== undefined) {
+    const {parseSubnet} = await import('../resolver/client-subnet.js')
+    ecs = parseSubnet(flags.subnet)
+    if (typeof ecs === 'string') throw new GlbError(`--subnet ${ecs}`, Exit.usage)
+  }
   return {
     type,
     options: {
+      ...(ecs ? {ecs} : {}),
       startServers: servers, port: flags.port, qnameMinimisation: flags.qmin, queryTimeoutMs: flags.timeout,
       timeLimitMs: flags['time-limit'], ...(flags.source ? {source: flags.source} : {}),
     },

@@ -30,6 +30,7 @@ export default class Trace extends GlbCommand {
       if (!ok) process.exitCode = Exit.failed
       return {
         name: r.qname, type: typeName(type), source: options.source ?? null, startServers: options.startServers, port: options.port,
+        subnet: options.ecs ? (await import('../resolver/client-subnet.js')).subnetText(options.ecs) : null,
         status: r.status, rcode: rcodeName(r.rcode), answer: r.answer.map(recordJson), authority: r.authority.map(recordJson),
         hops: report.hops.map((h) => ({
           ...h, answer: h.answer?.map(recordJson), authority: h.authority?.map(recordJson),
@@ -70,14 +71,15 @@ export default class Trace extends GlbCommand {
       for (const rr of h.answer ?? []) lines.push(`${rr.name === h.qname ? '' : rr.name + ' '}${typeName(rr.type)} ${rdataText(rr)}`)
       if (h.kind === 'nodata') lines.push('NODATA')
       if (h.kind === 'nxdomain') lines.push('NXDOMAIN')
+      if (h.ednsProblem) lines.push(`(EDNS: ${h.ednsProblem})`)
       if (h.note) lines.push(`(${h.note})`)
       return lines.join('\n')
     }
     for (const h of report.hops) {
-      const server = `${h.server}${h.port !== 53 ? '#' + h.port : ''}${h.nsName ? '\n' + h.nsName : ''}`
+      const server = `${h.server}${h.port !== 53 ? '#' + h.port : ''}${h.nsName ? '\n' + h.nsName : ''}${h.nsid && h.roleFrom !== 'nsid' ? '\nnsid ' + h.nsid : ''}`
       const role = `${h.role}${h.roleFrom === 'guess' ? ' ?' : ''}`
       const question = `${'  '.repeat(h.depth)}${h.qname} ${h.qtype}${h.minimised ? ' (min)' : ''}`
-      const reply = h.rcode ? `${h.rcode} ${h.flags.filter((f) => f !== 'qr').join(' ')}${h.transport === 'tcp' ? ' tcp' : ''}`.trim() : h.kind
+      const reply = h.rcode ? [h.rcode, ...h.flags.filter((f) => f !== 'qr'), h.transport === 'tcp' ? 'tcp' : '', h.ecs ? `ecs/${h.ecs.scope}` : ''].filter(Boolean).join(' ') : h.kind
       table.push([h.seq, server, role, question, reply, cell(h), h.ttl ?? '', h.rttMs !== undefined ? h.rttMs.toFixed(1) : ''])
     }
     this.log(table.toString())

@@ -3,7 +3,9 @@ import {isIPv4, isIPv6} from 'node:net'
 import {buildQuery, exchange, ExchangeError} from '../dns/client.js'
 import {EdnsOption, Flag, OUR_UDP_SIZE, Rcode, RRType, rcodeName, typeName} from '../dns/wire/constants.js'
 import {canonicalName, isSubdomain, labelCount} from '../dns/wire/name.js'
+import type {ClientSubnet} from '../dns/wire/edns.js'
 import type {RR} from '../dns/wire/writer.js'
+import {subnetText} from './client-subnet.js'
 import type {Hop, HopKind} from './hop.js'
 import {hopReferral, readResponse, type Delegation, type NameServer, type Reading} from './read-response.js'
 import {InfraCache} from './infra-cache.js'
@@ -40,6 +42,8 @@ export interface ResolverOptions {
   maxDepth?: number
   /** Ask for NSID on each query (default true). */
   nsid?: boolean
+  /** EDNS Client Subnet (RFC 7871) sent on every query; each hop shows the scope the server returned. */
+  ecs?: ClientSubnet
   cache?: ResolverCache
   /** Per-server RTTs and failure hold-downs; shared by every resolve() of this resolver when not given. */
   infra?: InfraCache
@@ -105,7 +109,7 @@ const FAMILY_UNREACHABLE = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPOR
  * replies; bounds queries, depth and time.
  */
 export class IterativeResolver {
-  readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'infra' | 'onHop'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop'>
+  readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'infra' | 'onHop' | 'ecs'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop' | 'ecs'>
   /** Server selection state, kept across resolutions. */
   readonly infra: InfraCache
   /**
@@ -346,7 +350,7 @@ export class IterativeResolver {
     ctx.queries++
     ctx.sent = true
     const timeoutMs = Math.max(1, Math.min(q.timeoutMs, remaining))
-    const query = buildQuery(q.qname, q.qtype, {rd: false, edns: {udpSize: OUR_UDP_SIZE, options: this.options.nsid ? [NSID_OPTION] : []}})
+    const query = buildQuery(q.qname, q.qtype, {rd: false, edns: {udpSize: OUR_UDP_SIZE, options: this.options.nsid ? [NSID_OPTION] : [], ...(this.options.ecs ? {ecs: this.options.ecs} : {})}})
     const who = q.nsName ? `${q.address} (${q.nsName})` : q.address
     const hop: Hop = {
       seq: ctx.hops.length + 1, depth: ctx.depth, target: q.target, server: q.address, port: this.options.port,
@@ -376,8 +380,26 @@ export class IterativeResolver {
         : {kind: err.kind === 'malformed' ? 'lame' : 'network', text: `${who}: ${err.message}`})
       return undefined
     }
+    let ednsProblem: string | undefined
+    if (res.message.rcode === Rcode.FORMERR && !res.message.edns && performance.now() < ctx.deadline && ctx.queries < this.options.maxQueries) {
+      // RFC 6891 §7: FORMERR without an OPT says the server does not do EDNS: ask it again without.
+      ednsProblem = 'FORMERR to a query with EDNS (no OPT in the reply): asked again without EDNS'
+      ctx.queries++
+      try {
+        res = await exchange(q.address, buildQuery(q.qname, q.qtype, {rd: false, edns: false}), {port: this.options.port, source: this.options.source, timeoutMs, tcpFallback: true})
+      } catch (err) {
+        if (!(err instanceof ExchangeError)) throw err
+        ednsProblem = `FORMERR to a query with EDNS; without EDNS: ${err.message}`
+      }
+    } else if (res.message.rcode === Rcode.BADVERS) {
+      ednsProblem = 'BADVERS to an EDNS version 0 query'
+    } else if (!res.message.edns) {
+      ednsProblem = 'no OPT in the reply to a query with EDNS (RFC 6891 §7)'
+    }
     const m = res.message
     this.infra.recordReply(q.address, this.options.port, res.rttMs)
+    if (ednsProblem) hop.ednsProblem = ednsProblem
+    if (m.edns?.ecs) hop.ecs = {subnet: subnetText(m.edns.ecs), scope: m.edns.ecs.scopeLen}
     hop.transport = res.transport
     hop.rttMs = Math.round(res.rttMs * 100) / 100
     hop.rcode = rcodeName(m.rcode)

@@ -34,7 +34,7 @@ test.after(async () => {
   await lab?.stop()
 })
 
-const base = () => ['--server', lab.ad.root, '--port', String(lab.port), '--timeout', '300']
+const base = (timeoutMs = 300) => ['--server', lab.ad.root, '--port', String(lab.port), '--timeout', String(timeoutMs)]
 const trace = (args: string[]) => runGlb(['trace', ...args], {timeoutMs: 20_000})
 
 test('--json from two ISP addresses: each reaches its own real DNS-LB, and the explanation is exactly the one that DNS-LB serves', async () => {
@@ -136,6 +136,25 @@ test('--lab and GLB_LAB=1 start at the lab root 127.0.0.9 (a port nobody listens
     assert.equal(doc.startServers, ['127.0.0.9'], JSON.stringify(env))
     assert.ok(doc.hops.length >= 1 && doc.hops.every((h: {server: string}) => h.server === '127.0.0.9'), JSON.stringify(doc.hops))
   }
+})
+
+test('--subnet sends ECS on every hop: DNS-B refers by the subnet, not the source, and the scope it returned is shown', async () => {
+  const {ad} = lab
+  const r = await trace([NAME, ...base(2000), '--from', ad.isp(1), '--subnet', `${ad.isp(2)}/32`, '--json'])
+  const doc = JSON.parse(r.stdout)
+  assert.is(doc.subnet, `${ad.isp(2)}/32`)
+  const b = doc.hops.find((h: {role: string}) => h.role === 'DNS-B')
+  assert.equal(b.ecs, {subnet: `${ad.isp(2)}/32`, scope: 32}, 'DNS-B matched ISP 2\'s /32 registration')
+  assert.is(b.referral.ns[0], `lb2.${NAME}`, 'referred as ISP 2 although sent from ISP 1')
+  assert.ok(doc.hops.filter((h: {role: string}) => h.role !== 'DNS-B').every((h: {ecs?: unknown}) => h.ecs === undefined), 'the other roles do not echo ECS')
+  // A /24 matches no registration (they are /32s): DNS-B's default answered, scope = the source length.
+  const wide = JSON.parse((await trace([NAME, ...base(2000), '--from', ad.isp(1), '--subnet', '127.0.141.0/24', '--json'])).stdout)
+  assert.equal(wide.hops.find((h: {role: string}) => h.role === 'DNS-B').ecs, {subnet: '127.0.141.0/24', scope: 24})
+  const table = await trace([NAME, ...base(2000), '--from', ad.isp(1), '--subnet', `${ad.isp(2)}/32`])
+  assert.match(table.stdout, /│ DNS-B +│ www\.glb\.example\.test\. A +│ NOERROR ecs\/32 +│/)
+  const bad = await trace([NAME, ...base(), '--subnet', '127.0.141.0/40'])
+  assert.is(bad.code, 2)
+  assert.is(bad.stderr.trim(), 'glb: --subnet 127.0.141.0/40: prefix length must be 0-32')
 })
 
 // ---------------------------------------------------------------- the lab's roles in-process, without NSID
