@@ -22,7 +22,7 @@ export const resolveFlags = {
 }
 
 /** Checks the shared flags and turns them into resolver options and the query type; usage errors exit 2. */
-export async function resolverSetup(name: string, flags: {type: string; server?: string[]; 'root-hints'?: string; lab?: boolean; source?: string; subnet?: string; port: number; qmin: boolean; timeout: number; 'time-limit': number}): Promise<{type: number; options: ResolverOptions}> {
+export async function resolverSetup(name: string, flags: {type: string; server?: string[]; 'root-hints'?: string; lab?: boolean; labRoot?: string; source?: string; subnet?: string; port: number; qmin: boolean; timeout: number; 'time-limit': number}): Promise<{type: number; options: ResolverOptions}> {
   const {typeFromName} = await import('../dns/wire/constants.js')
   const {normalizeDnsName} = await import('../state/normalize-dns-name.js')
   const type = typeFromName(flags.type)
@@ -32,7 +32,7 @@ export async function resolverSetup(name: string, flags: {type: string; server?:
   const {chooseStartServers, StartServersError} = await import('../resolver/start-servers.js')
   let servers: string[]
   try {
-    servers = chooseStartServers({server: flags.server, rootHints: flags['root-hints'], lab: flags.lab, env: process.env}).servers
+    servers = chooseStartServers({server: flags.server, rootHints: flags['root-hints'], lab: flags.lab, labRoot: flags.labRoot, env: process.env}).servers
   } catch (err) {
     if (err instanceof StartServersError) throw new GlbError(err.message, Exit.usage)
     throw err

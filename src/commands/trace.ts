@@ -1,24 +1,56 @@
 // `glb trace`: dig +trace made for GSLB: one row per hop with the role of each server and the DNS-LB's reasons.
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
 import {noAnswerReason, resolveFlags, resolverSetup, LAB_ROOT} from './resolve.js'
 import type {TraceHop, TraceReport} from '../resolver/trace-report.js'
+import type {VantageRow} from '../resolver/vantage-points.js'
+import type {ResolverOptions} from '../resolver/iterative-resolver.js'
 
 export default class Trace extends GlbCommand {
   static override summary = 'Trace a resolution hop by hop: who was asked, which role answered, what it said, and why the DNS-LB chose.'
-  static override description = `Resolves like an ISP resolver, from the Internet's root servers (built-in hints, or --root-hints FILE), the lab root ${LAB_ROOT} (--lab, or GLB_LAB=1) or --server, and prints one row per query: the server and its role (from its NSID, else guessed from its reply), the question, rcode and flags, the referral (NS and glue) or the answer, the TTL and the RTT. When the last hop is a DNS-LB it also asks _explain.<zone> TXT and shows each content server's latency, loss, state and score. --from sends every query from that address, so the chain is what that ISP's resolver sees (DNS-B refers by source address). Exits 1 when there is no answer, after printing the hops.`
+  static override description = `Resolves like an ISP resolver, from the Internet's root servers (built-in hints, or --root-hints FILE), the lab root ${LAB_ROOT} (--lab, or GLB_LAB=1) or --server, and prints one row per query: the server and its role (from its NSID, else guessed from its reply), the question, rcode and flags, the referral (NS and glue) or the answer, the TTL and the RTT. When the last hop is a DNS-LB it also asks _explain.<zone> TXT and shows each content server's latency, loss, state and score. --from sends every query from that address, so the chain is what that ISP's resolver sees (DNS-B refers by source address); several --from (or --from lab: every ISP resolver address of the lab topology) trace from each at once and print one row per vantage point: which DNS-B referred it where, which DNS-LB answered, the answer and the TTLs. --subnet sends EDNS Client Subnet on every hop and shows the scope each server returned. Exits 1 when there is no answer (from any vantage point), after printing the hops.`
   static override examples = [
     '<%= config.bin %> trace example.com',
     '<%= config.bin %> trace www.example.test --lab --from 127.0.1.53',
     '<%= config.bin %> trace www.glb.example.test --lab --from 127.0.2.53 --port 5300 --json',
     '<%= config.bin %> trace example.com --root-hints ./named.root',
+    '<%= config.bin %> trace www.example.test --lab --from lab',
+    '<%= config.bin %> trace www.example.test --lab --from 127.0.1.53 --from 127.0.2.53 --json',
+    '<%= config.bin %> trace www.example.com --subnet 192.0.2.0/24',
   ]
   static override args = {name: Args.string({description: 'the name to trace', required: true})}
-  static override flags = {...resolveFlags}
+  static override flags = {
+    ...resolveFlags,
+    source: Flags.string({aliases: ['from'], multiple: true, description: 'send every query from this local address (--from: as that ISP\'s resolver would); repeat for one row per vantage point; "lab": every ISP resolver address of the lab topology'}),
+    topology: Flags.string({description: 'the lab topology for --lab and --from lab (default: the default lab, fixtures/lab.json)'}),
+  }
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Trace)
-    const {type, options} = await resolverSetup(args.name, flags)
+    const {LAB_VANTAGE, vantageSources, VantageError} = await import('../resolver/vantage-points.js')
+    const from = flags.source ?? []
+    const many = from.length > 1 || from.includes(LAB_VANTAGE)
+    let topology: {root: string; pops: {isp: string}[]} | undefined
+    if (flags.topology !== undefined || from.includes(LAB_VANTAGE)) {
+      const {loadTopology} = await import('../lab/topology.js')
+      try {
+        topology = loadTopology(flags.topology)
+      } catch (err) {
+        throw new GlbError((err as Error).message, Exit.usage)
+      }
+    }
+    const labRoot = flags.topology !== undefined ? topology!.root : undefined
+    const {type, options} = await resolverSetup(args.name, {...flags, source: many ? undefined : from[0], labRoot})
+    if (many) {
+      let sources: string[]
+      try {
+        sources = vantageSources(from, () => topology!.pops.map((p) => p.isp))
+      } catch (err) {
+        if (err instanceof VantageError) throw new GlbError(err.message, Exit.usage)
+        throw err
+      }
+      return this.runMany(args.name, type, options, sources)
+    }
     const {traceName} = await import('../resolver/trace-report.js')
     const {recordJson} = await import('../resolver/record-text.js')
     const {typeName, rcodeName} = await import('../dns/wire/constants.js')
@@ -32,9 +64,7 @@ export default class Trace extends GlbCommand {
         name: r.qname, type: typeName(type), source: options.source ?? null, startServers: options.startServers, port: options.port,
         subnet: options.ecs ? (await import('../resolver/client-subnet.js')).subnetText(options.ecs) : null,
         status: r.status, rcode: rcodeName(r.rcode), answer: r.answer.map(recordJson), authority: r.authority.map(recordJson),
-        hops: report.hops.map((h) => ({
-          ...h, answer: h.answer?.map(recordJson), authority: h.authority?.map(recordJson),
-        })),
+        hops: report.hops.map((h) => ({...h, answer: h.answer?.map(recordJson), authority: h.authority?.map(recordJson)})),
         ...(report.explain ? {explain: report.explain} : {}),
         ...(r.failure ? {failure: r.failure} : {}),
         ...(reason ? {error: {message: reason, code: Exit.failed}} : {}),
@@ -46,6 +76,50 @@ export default class Trace extends GlbCommand {
     const last = report.hops.at(-1)
     this.log(`answer from ${last ? `${last.server} (${last.role})` : 'the cache'}: ${r.answer.length} record${r.answer.length === 1 ? '' : 's'}, ${r.queries} quer${r.queries === 1 ? 'y' : 'ies'}, ${Math.round(r.elapsedMs)} ms`)
     return undefined
+  }
+
+  /** One trace per vantage point, printed as one row each (or --json with every row's hops). */
+  private async runMany(name: string, type: number, options: ResolverOptions, sources: string[]): Promise<unknown> {
+    const {traceVantagePoints} = await import('../resolver/vantage-points.js')
+    const {recordJson} = await import('../resolver/record-text.js')
+    const {typeName} = await import('../dns/wire/constants.js')
+    const rows = await traceVantagePoints(name, type, options, sources)
+    const failed = rows.filter((r) => r.status !== 'answer')
+    const reason = failed.length ? `${failed.length} of ${rows.length} vantage points got no answer: ${failed.map((r) => `${r.source}: ${noAnswerReason(r.report.resolution, typeName(type))}`).join('; ')}` : undefined
+    if (this.jsonEnabled()) {
+      if (failed.length) process.exitCode = Exit.failed
+      return {
+        name: rows[0]?.report.resolution.qname ?? name, type: typeName(type), startServers: options.startServers, port: options.port,
+        subnet: options.ecs ? (await import('../resolver/client-subnet.js')).subnetText(options.ecs) : null,
+        vantagePoints: rows.map(({report, ...row}) => ({
+          ...row,
+          hops: report.hops.map((h) => ({...h, answer: h.answer?.map(recordJson), authority: h.authority?.map(recordJson)})),
+          ...(report.explain ? {explain: report.explain} : {}),
+          queries: report.resolution.queries, elapsedMs: Math.round(report.resolution.elapsedMs),
+        })),
+        ...(reason ? {error: {message: reason, code: Exit.failed}} : {}),
+      }
+    }
+    await this.printVantageTable(rows)
+    if (reason) throw new GlbError(reason, Exit.failed)
+    return undefined
+  }
+
+  private async printVantageTable(rows: VantageRow[]): Promise<void> {
+    const Table = (await import('cli-table3')).default
+    const table = new Table({head: ['from', 'referred by', 'to (NS)', 'answered by', 'answer', 'TTL ref / ans', 'chosen by the DNS-LB'], style: {head: [], border: []}})
+    for (const r of rows) {
+      table.push([
+        r.source,
+        r.referral ? `${r.referral.server} ${r.referral.role}` : '',
+        r.referral ? r.referral.ns.join('\n') : '',
+        r.answeredBy ? `${r.answeredBy.server} ${r.answeredBy.role}` : r.status,
+        r.status === 'answer' ? r.answer.join('\n') || r.status : r.failure?.kind ?? r.status,
+        `${r.referral?.ttl ?? '-'} / ${r.answerTtl ?? '-'}`,
+        r.chosen?.join('\n') ?? '',
+      ])
+    }
+    this.log(table.toString())
   }
 
   private async printTable(report: TraceReport): Promise<void> {

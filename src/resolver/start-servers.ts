@@ -14,6 +14,8 @@ export interface StartChoice {
   server?: string[]
   rootHints?: string
   lab?: boolean
+  /** The lab's root when it is not LAB_ROOT (a lab started from another topology). */
+  labRoot?: string
   env?: NodeJS.ProcessEnv
 }
 
@@ -54,10 +56,11 @@ export function chooseStartServers(c: StartChoice): StartServers {
     }
   }
   const env = c.env?.[LAB_ENV]
-  if (c.lab) return {from: 'lab', servers: [LAB_ROOT]}
+  const labRoot = c.labRoot ?? LAB_ROOT
+  if (c.lab) return {from: 'lab', servers: [labRoot]}
   if (env !== undefined && env !== '' && env !== '0') {
-    if (env !== '1') throw new StartServersError(`${LAB_ENV}=${env}: expected 1 (start at the lab root ${LAB_ROOT}) or 0`)
-    return {from: 'lab', servers: [LAB_ROOT], source: `${LAB_ENV}=1`}
+    if (env !== '1') throw new StartServersError(`${LAB_ENV}=${env}: expected 1 (start at the lab root ${labRoot}) or 0`)
+    return {from: 'lab', servers: [labRoot], source: `${LAB_ENV}=1`}
   }
   const hints = builtInRootHints()
   return {from: 'built-in', servers: hintAddresses(hints), source: hints.source}

@@ -157,6 +157,40 @@ test('--subnet sends ECS on every hop: DNS-B refers by the subnet, not the sourc
   assert.is(bad.stderr.trim(), 'glb: --subnet 127.0.141.0/40: prefix length must be 0-32')
 })
 
+test('many vantage points: --from lab (the topology\'s ISP addresses) and repeated --from give one row each', async () => {
+  const {ad} = lab
+  const dir = mkdtempSync(join(tmpdir(), 'glb-trace-topology-'))
+  try {
+    const topology = join(dir, 'lab.json')
+    writeFileSync(topology, JSON.stringify(lab.topology))
+    // --lab with --topology starts at that topology's root: no --server needed.
+    const r = await trace(['www.example.test', '--lab', '--topology', topology, '--port', String(lab.port), '--timeout', '300', '--from', 'lab', '--json'])
+    assert.is(r.code, 0, r.stderr + r.stdout)
+    const doc = JSON.parse(r.stdout)
+    assert.equal(doc.startServers, [ad.root])
+    assert.equal(doc.vantagePoints.map((v: {source: string}) => v.source), [ad.isp(1), ad.isp(2)])
+    for (const [i, v] of doc.vantagePoints.entries()) {
+      const k = i + 1
+      assert.equal(v.referral, {server: ad.b, role: 'DNS-B', ns: [`lb${k}.${NAME}`, `lb${3 - k}.${NAME}`], ttl: lab.topology.ttl.referral})
+      assert.equal(v.answeredBy, {server: ad.lb(k), role: `DNS-LB lb${k}`, nsid: `glb dns-lb lb${k}`})
+      assert.equal([v.status, v.answer, v.answerTtl, v.chosen], ['answer', [ad.content(k)], lab.topology.ttl.answer, [ad.content(k)]])
+      assert.is(v.hops.at(-1).server, ad.lb(k))
+      assert.is(v.explain.server, ad.lb(k))
+    }
+    const table = await trace(['www.example.test', ...base(), '--from', ad.isp(2), '--from', ad.isp(1)])
+    assert.is(table.code, 0, table.stderr)
+    const rows = table.stdout.split('\n').filter((l) => /^│ 127\./.test(l))
+    assert.is(rows.length, 2, table.stdout)
+    assert.match(rows[0]!, /^│ 127\.0\.141\.54 +│ 127\.0\.140\.20 DNS-B +│ lb2\.www\.glb\.example\.test\. +│ 127\.0\.141\.2 DNS-LB lb2 +│ 127\.0\.140\.102 +│ 30 \/ 20 +│ 127\.0\.140\.102 +│/)
+    assert.match(rows[1]!, /^│ 127\.0\.141\.53 +│ 127\.0\.140\.20 DNS-B +│ lb1\.www\.glb\.example\.test\. +│ 127\.0\.141\.1 DNS-LB lb1 +│ 127\.0\.140\.101 +│ 30 \/ 20 +│ 127\.0\.140\.101 +│/)
+    const bad = await trace([NAME, '--lab', '--topology', topology, '--from', 'lab', '--from', 'nope'])
+    assert.is(bad.code, 2)
+    assert.is(bad.stderr.trim(), 'glb: --from nope: expected a local IPv4 or IPv6 address, or "lab"')
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+})
+
 // ---------------------------------------------------------------- the lab's roles in-process, without NSID
 
 const inProcess = new Map<string, {server: DnsServer; close?: () => Promise<void>}>()
