@@ -19,6 +19,7 @@ import {createReferralRole} from '../../src/roles/referral/referral-role.js'
 import {referralStateSchema} from '../../src/roles/referral/referral-state.js'
 import {glbLauncher, runGlb} from '../helpers/cli.js'
 import {freePort} from '../helpers/servers.js'
+import {startMiniAuth, type MiniAuth} from '../helpers/mini-auth.js'
 import {LATENCY, startSmallLab, type SmallLab} from '../helpers/small-lab.js'
 
 const NET = 140 // roles on 127.0.140.x, POPs on 127.0.141.x
@@ -188,6 +189,29 @@ test('many vantage points: --from lab (the topology\'s ISP addresses) and repeat
     assert.is(bad.stderr.trim(), 'glb: --from nope: expected a local IPv4 or IPv6 address, or "lab"')
   } finally {
     rmSync(dir, {recursive: true, force: true})
+  }
+})
+
+test('EDNS problems are shown on the hop: a pre-EDNS server (FORMERR, asked again without EDNS) and one that drops OPT', async () => {
+  const root = '127.0.144.9'
+  const port = await freePort(root)
+  const servers: MiniAuth[] = []
+  try {
+    const kinds = ['formerr', 'none'] as const
+    servers.push(await startMiniAuth({address: root, port, zone: '.', records: kinds.flatMap((k, i) => [
+      {name: `${k}.test`, type: 'NS' as const, data: `ns.${k}.test`}, {name: `ns.${k}.test`, type: 'A' as const, data: `127.0.144.${i + 1}`}])}))
+    for (const [i, k] of kinds.entries()) {
+      servers.push(await startMiniAuth({address: `127.0.144.${i + 1}`, port, zone: `${k}.test`, edns: k, records: [
+        {name: `${k}.test`, type: 'NS', data: `ns.${k}.test`}, {name: `ns.${k}.test`, type: 'A', data: `127.0.144.${i + 1}`},
+        {name: `www.${k}.test`, type: 'A', data: '192.0.2.1'}]}))
+    }
+    const formerr = await trace(['www.formerr.test', '--server', root, '--port', String(port)])
+    assert.is(formerr.code, 0, formerr.stderr)
+    assert.match(formerr.stdout, /│ NOERROR aa +│ A 192\.0\.2\.1 +│[^\n]*\n[^\n]*│ \(EDNS: FORMERR to a query with EDNS/)
+    const none = await trace(['www.none.test', '--server', root, '--port', String(port), '--json'])
+    assert.is(JSON.parse(none.stdout).hops.at(-1).ednsProblem, 'no OPT in the reply to a query with EDNS (RFC 6891 §7)')
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()))
   }
 })
 
