@@ -41,18 +41,21 @@ const trace = (args: string[]) => runGlb(['trace', ...args], {timeoutMs: 20_000}
 test('--json from two ISP addresses: each reaches its own real DNS-LB, and the explanation is exactly the one that DNS-LB serves', async () => {
   const {ad} = lab
   for (const k of [1, 2]) {
-    // The DNS-LB keeps probing, so its figures move every probe interval: compare with what it serves right
-    // before and right after the trace, and take a run where those two agree (no probe landed in between).
-    let doc: any, before: string[] = [], after: string[] = []
-    for (let attempt = 0; attempt < 5; attempt++) {
-      before = await lab.explain(k)
-      const r = await trace(['www.example.test', ...base(), '--from', ad.isp(k), '--json'])
-      after = await lab.explain(k)
-      assert.is(r.code, 0, r.stderr + r.stdout)
-      doc = JSON.parse(r.stdout)
-      if (before.join('\n') === after.join('\n')) break
-    }
-    assert.equal(before, after, 'the DNS-LB\'s figures kept moving during every attempt')
+    // The DNS-LB keeps probing, so its figures move every probe interval: record every explanation it serves
+    // (asked directly, every few ms) while the trace runs; the one the trace shows must be one of them.
+    const served = new Set<string>()
+    let tracing = true
+    const poll = (async () => {
+      while (tracing) {
+        served.add((await lab.explain(k)).join('\n'))
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    })()
+    const r = await trace(['www.example.test', ...base(), '--from', ad.isp(k), '--json'])
+    tracing = false
+    await poll
+    assert.is(r.code, 0, r.stderr + r.stdout)
+    const doc = JSON.parse(r.stdout)
     assert.is(doc.status, 'answer')
     assert.is(doc.source, ad.isp(k))
     assert.equal(doc.hops.map((h: {role: string}) => h.role), ['DNS-A', 'DNS-A', 'DNS-A', 'DNS-A', 'DNS-B', `DNS-LB lb${k}`])
@@ -63,7 +66,8 @@ test('--json from two ISP addresses: each reaches its own real DNS-LB, and the e
     // The explanation shown is, string for string, what that DNS-LB answers to _explain.<name> TXT.
     assert.is(doc.explain.server, ad.lb(k))
     assert.is(doc.explain.qname, `_explain.${NAME}`)
-    assert.equal([...doc.explain.header, ...doc.explain.entries].map((e: {text: string}) => e.text), before)
+    const shown = [...doc.explain.header, ...doc.explain.entries].map((e: {text: string}) => e.text).join('\n')
+    assert.ok(served.has(shown), `the trace shows\n${shown}\nbut the DNS-LB served only\n${[...served].join('\n--\n')}`)
     // ... and it agrees with the DNS-LB's answer and with the latencies the content servers were given.
     const answer = doc.answer.map((a: {type: string; data: string}) => `${a.type} ${a.data}`)
     assert.equal(answer, [`CNAME ${NAME}`, `A ${ad.content(k)}`])
@@ -73,8 +77,11 @@ test('--json from two ISP addresses: each reaches its own real DNS-LB, and the e
     const near = entry(ad.content(k)), far = entry(ad.content(3 - k))
     assert.equal([near.words, far.words], [['up', 'chosen'], ['up', 'not-chosen']])
     const ms = (e: {fields: {srtt: string}}) => Number.parseFloat(e.fields.srtt)
-    assert.ok(ms(near) >= LATENCY.nearMs && ms(near) < LATENCY.farMs, `near server measured ${near.fields.srtt}, configured ${LATENCY.nearMs} ms`)
-    assert.ok(ms(far) >= LATENCY.farMs - 5, `far server measured ${far.fields.srtt}, configured ${LATENCY.farMs} ms`)
+    // A content server waits its configured delay before replying, so no measurement can be below it; upper
+    // bounds would be timing assertions (a loaded machine adds to every RTT), so the order is what is checked.
+    assert.ok(ms(near) >= LATENCY.nearMs, `near server measured ${near.fields.srtt}, configured ${LATENCY.nearMs} ms`)
+    assert.ok(ms(far) >= LATENCY.farMs, `far server measured ${far.fields.srtt}, configured ${LATENCY.farMs} ms`)
+    assert.ok(ms(near) < ms(far), `near ${near.fields.srtt} < far ${far.fields.srtt}`)
   }
 })
 

@@ -40,7 +40,7 @@ export interface SmallLab {
 
 /**
  * Starts the lab and waits (bounded) until DNS-B refers ISP k to lbk first and lbk's explanation is measured
- * with server k chosen. `probeIntervalMs` is long so the figures change rarely while a test compares them.
+ * with server k chosen.
  */
 export async function startSmallLab(net: number, o: {probeIntervalMs?: number; readyMs?: number} = {}): Promise<SmallLab> {
   const ad = smallLabAddresses(net)
@@ -54,7 +54,7 @@ export async function startSmallLab(net: number, o: {probeIntervalMs?: number; r
       [s1]: {from: {[lb1]: LATENCY.nearMs, [lb2]: LATENCY.farMs}},
       [s2]: {from: {[lb1]: LATENCY.farMs, [lb2]: LATENCY.nearMs}},
     }},
-    probe: {method: 'http', intervalMs: o.probeIntervalMs ?? 4000, timeoutMs: 500, downAfter: 3, upAfter: 1},
+    probe: {method: 'http', intervalMs: o.probeIntervalMs ?? 2000, timeoutMs: 500, downAfter: 3, upAfter: 1},
     ttl: {answer: 20, referral: 30, lease: 60},
     discoveryIntervalMs: 1000,
   })
