@@ -18,7 +18,9 @@ import {DnsLoadBalancer} from '../../src/roles/balancer/dns-load-balancer.js'
 import {createReferralRole} from '../../src/roles/referral/referral-role.js'
 import {referralStateSchema} from '../../src/roles/referral/referral-state.js'
 import {glbLauncher, runGlb} from '../helpers/cli.js'
-import {freePort} from '../helpers/servers.js'
+import {freePort, runLocalServer, type LocalServer} from '../helpers/servers.js'
+import {Zone} from '../../src/roles/authority/zone.js'
+import {RRType} from '../../src/dns/wire/constants.js'
 import {startMiniAuth, type MiniAuth} from '../helpers/mini-auth.js'
 import {LATENCY, startSmallLab, type SmallLab} from '../helpers/small-lab.js'
 
@@ -219,6 +221,32 @@ test('EDNS problems are shown on the hop: a pre-EDNS server (FORMERR, asked agai
     assert.is(JSON.parse(none.stdout).hops.at(-1).ednsProblem, 'no OPT in the reply to a query with EDNS (RFC 6891 §7)')
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
+  }
+})
+
+test('either family: an IPv6 root (::1) refers to an IPv4 server; NSIDs that are not glb\'s are shown as they are', async () => {
+  const port = await freePort('::1')
+  const child = '127.0.145.1'
+  const soa = (m: string) => ({mname: m, rname: 'hostmaster.v6.test.', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60})
+  const servers: LocalServer[] = []
+  try {
+    servers.push(await runLocalServer(new AuthorityHandler([new Zone('.', soa('a.root.test.'), 300, [
+      {name: '.', type: RRType.NS, ttl: 300, data: 'a.root.test.'}, {name: 'a.root.test.', type: RRType.AAAA, ttl: 300, data: '::1'},
+      {name: 'v6.test.', type: RRType.NS, ttl: 300, data: 'ns.v6.test.'}, {name: 'ns.v6.test.', type: RRType.A, ttl: 300, data: child},
+    ])]), {address: '::1', port, nsid: 'root-on-v6.example'}))
+    servers.push(await runLocalServer(new AuthorityHandler([new Zone('v6.test.', soa('ns.v6.test.'), 300, [
+      {name: 'v6.test.', type: RRType.NS, ttl: 300, data: 'ns.v6.test.'}, {name: 'ns.v6.test.', type: RRType.A, ttl: 300, data: child},
+      {name: 'www.v6.test.', type: RRType.A, ttl: 300, data: '192.0.2.6'},
+    ])]), {address: child, port}))
+    const j = await trace(['www.v6.test', '--server', '::1', '--port', String(port), '--json'])
+    assert.is(j.code, 0, j.stderr + j.stdout)
+    const doc = JSON.parse(j.stdout)
+    assert.equal(doc.hops.map((h: {server: string}) => h.server), ['::1', '::1', child])
+    assert.equal(doc.answer.map((a: {data: string}) => a.data), ['192.0.2.6'])
+    const t = await trace(['www.v6.test', '--server', '::1', '--port', String(port)])
+    assert.match(t.stdout, new RegExp(`│ 1 │ ::1#${port} +│[^\\n]*\\n│ +│ nsid root-on-v6\\.example +│`))
+  } finally {
+    await Promise.all(servers.map((s) => s.close()))
   }
 })
 
