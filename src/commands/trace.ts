@@ -4,6 +4,7 @@ import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
 import {noAnswerReason, resolveFlags, resolverSetup, LAB_ROOT} from './resolve.js'
 import type {TraceHop, TraceReport} from '../resolver/trace-report.js'
 import type {VantageRow} from '../resolver/vantage-points.js'
+import type {CutCheck} from '../resolver/zone-cut-survey.js'
 import type {ResolverOptions} from '../resolver/iterative-resolver.js'
 
 export default class Trace extends GlbCommand {
@@ -22,6 +23,7 @@ export default class Trace extends GlbCommand {
   static override flags = {
     ...resolveFlags,
     source: Flags.string({aliases: ['from'], multiple: true, description: 'send every query from this local address (--from: as that ISP\'s resolver would); repeat for one row per vantage point; "lab": every ISP resolver address of the lab topology'}),
+    all: Flags.boolean({description: 'also ask every address of every NS of every zone cut, in parallel, and report lame or unreachable servers, NS sets, glue and SOA serials that disagree (per-resolver DNS-B referrals are labelled as expected)'}),
     topology: Flags.string({description: 'the lab topology for --lab and --from lab (default: the default lab, fixtures/lab.json)'}),
   }
 
@@ -41,6 +43,7 @@ export default class Trace extends GlbCommand {
     }
     const labRoot = flags.topology !== undefined ? topology!.root : undefined
     const {type, options} = await resolverSetup(args.name, {...flags, source: many ? undefined : from[0], labRoot})
+    if (many && flags.all) throw new GlbError('--all surveys the cuts from one vantage point: give at most one --from', Exit.usage)
     if (many) {
       let sources: string[]
       try {
@@ -55,6 +58,7 @@ export default class Trace extends GlbCommand {
     const {recordJson} = await import('../resolver/record-text.js')
     const {typeName, rcodeName} = await import('../dns/wire/constants.js')
     const report = await traceName(args.name, type, options)
+    const cuts = flags.all ? await (await import('../resolver/zone-cut-survey.js')).surveyCuts(report, options) : undefined
     const r = report.resolution
     const ok = r.status === 'answer'
     const reason = ok ? undefined : noAnswerReason(r, typeName(type))
@@ -66,12 +70,14 @@ export default class Trace extends GlbCommand {
         status: r.status, rcode: rcodeName(r.rcode), answer: r.answer.map(recordJson), authority: r.authority.map(recordJson),
         hops: report.hops.map((h) => ({...h, answer: h.answer?.map(recordJson), authority: h.authority?.map(recordJson)})),
         ...(report.explain ? {explain: report.explain} : {}),
+        ...(cuts ? {cuts} : {}),
         ...(r.failure ? {failure: r.failure} : {}),
         ...(reason ? {error: {message: reason, code: Exit.failed}} : {}),
         queries: r.queries, elapsedMs: Math.round(r.elapsedMs),
       }
     }
     await this.printTable(report)
+    if (cuts) await this.printCuts(cuts)
     if (!ok) throw new GlbError(reason!, Exit.failed)
     const last = report.hops.at(-1)
     this.log(`answer from ${last ? `${last.server} (${last.role})` : 'the cache'}: ${r.answer.length} record${r.answer.length === 1 ? '' : 's'}, ${r.queries} quer${r.queries === 1 ? 'y' : 'ies'}, ${Math.round(r.elapsedMs)} ms`)
@@ -103,6 +109,22 @@ export default class Trace extends GlbCommand {
     await this.printVantageTable(rows)
     if (reason) throw new GlbError(reason, Exit.failed)
     return undefined
+  }
+
+  private async printCuts(cuts: CutCheck[]): Promise<void> {
+    const Table = (await import('cli-table3')).default
+    for (const c of cuts) {
+      this.log(`\n${c.zone} (from ${c.parent}): ${c.parentServers.length} parent address${c.parentServers.length === 1 ? '' : 'es'}, ${c.childServers.length} server address${c.childServers.length === 1 ? '' : 'es'}`)
+      const t = new Table({head: ['side', 'server', 'role', 'NS', 'serial', 'RTT ms', 'problem'], style: {head: [], border: []}})
+      for (const [side, list] of [['parent', c.parentServers], ['child', c.childServers]] as const) {
+        for (const s of list) {
+          t.push([side, `${s.address}${s.nsName ? '\n' + s.nsName : ''}`, s.role ?? '', (s.ns ?? []).join('\n'), s.serial ?? '', s.rttMs?.toFixed(1) ?? '',
+            [s.problem, s.ednsProblem ? `EDNS: ${s.ednsProblem}` : ''].filter(Boolean).join('; ')])
+        }
+      }
+      this.log(t.toString())
+      for (const f of c.findings) this.log(`${f.expected ? 'note' : 'PROBLEM'} ${f.kind}: ${f.text}`)
+    }
   }
 
   private async printVantageTable(rows: VantageRow[]): Promise<void> {

@@ -250,6 +250,63 @@ test('either family: an IPv6 root (::1) refers to an IPv4 server; NSIDs that are
   }
 })
 
+test('--all at real roles: every cut surveyed; the DNS-B\'s per-resolver referral and each DNS-LB naming itself are labelled expected', async () => {
+  const {ad} = lab
+  const r = await trace(['www.example.test', ...base(2000), '--from', ad.isp(1), '--all', '--json'])
+  assert.is(r.code, 0, r.stderr + r.stdout)
+  const doc = JSON.parse(r.stdout)
+  assert.equal(doc.cuts.map((c: {zone: string; parent: string}) => `${c.parent} -> ${c.zone}`), ['. -> example.test.', 'example.test. -> glb.example.test.', 'glb.example.test. -> www.glb.example.test.'])
+  const lbCut = doc.cuts[2]
+  assert.equal(lbCut.parentServers.map((p: {address: string; role: string; ns: string[]}) => [p.address, p.role, p.ns]), [[ad.b, 'DNS-B', [`lb1.${NAME}`, `lb2.${NAME}`]]])
+  assert.equal(lbCut.childServers.map((c: {address: string; role: string; ns: string[]}) => [c.address, c.role, c.ns]), [[ad.lb(1), 'DNS-LB lb1', [`lb1.${NAME}`]], [ad.lb(2), 'DNS-LB lb2', [`lb2.${NAME}`]]])
+  assert.equal(lbCut.findings.map((f: {kind: string; expected: boolean}) => `${f.kind}/${f.expected}`), ['per-resolver-referral/true', 'ns-mismatch/true', 'ns-mismatch/true'])
+  assert.ok(doc.cuts.slice(0, 2).every((c: {findings: unknown[]}) => c.findings.length === 0), JSON.stringify(doc.cuts.slice(0, 2).map((c: {findings: unknown}) => c.findings)))
+  const table = await trace(['www.example.test', ...base(2000), '--from', ad.isp(1), '--all'])
+  assert.match(table.stdout, /\nwww\.glb\.example\.test\. \(from glb\.example\.test\.\): 1 parent address, 2 server addresses\n/)
+  assert.match(table.stdout, /\nnote per-resolver-referral: DNS-B referrals for www\.glb\.example\.test\. \(per resolver, expected\): 127\.0\.140\.20 \(b1\.glb\.example\.test\.\) -> lb1\.www\.glb\.example\.test\. lb2\.www\.glb\.example\.test\.\n/)
+  assert.not.match(table.stdout, /PROBLEM/)
+  const many = await trace(['www.example.test', ...base(), '--from', ad.isp(1), '--from', ad.isp(2), '--all'])
+  assert.is(many.code, 2, many.stderr)
+})
+
+test('--all reports a lame server, an unreachable one, glue and SOA serials that disagree, and a server that drops EDNS', async () => {
+  const root = '127.0.146.9'
+  const port = await freePort(root)
+  const at = (k: number) => `127.0.146.${k}`
+  const soa = (serial: number) => ({name: 'bad.test', type: 'SOA' as const, data: {mname: 'ns1.bad.test', rname: 'hostmaster.bad.test', serial, refresh: 3600, retry: 600, expire: 86400, minimum: 60}})
+  const zone = (serial: number, ns2Glue: string) => [soa(serial),
+    ...[1, 2, 3, 4].map((k) => ({name: 'bad.test', type: 'NS' as const, data: `ns${k}.bad.test`})),
+    {name: 'ns1.bad.test', type: 'A' as const, data: at(1)}, {name: 'ns2.bad.test', type: 'A' as const, data: ns2Glue},
+    {name: 'ns3.bad.test', type: 'A' as const, data: at(3)}, {name: 'ns4.bad.test', type: 'A' as const, data: at(4)},
+    {name: 'www.bad.test', type: 'A' as const, data: '192.0.2.7'}]
+  const servers: MiniAuth[] = []
+  try {
+    servers.push(await startMiniAuth({address: root, port, zone: '.', records: [
+      ...[1, 2, 3, 4].flatMap((k) => [{name: 'bad.test', type: 'NS' as const, data: `ns${k}.bad.test`}, {name: `ns${k}.bad.test`, type: 'A' as const, data: at(k)}]),
+    ]}))
+    servers.push(await startMiniAuth({address: at(1), port, zone: 'bad.test', records: zone(1, at(22))})) // glue for ns2 disagrees
+    servers.push(await startMiniAuth({address: at(2), port, zone: 'bad.test', records: zone(2, at(2)), edns: 'none'})) // newer serial, drops EDNS
+    // at(3): nobody listens (unreachable); at(4) serves another zone (lame).
+    servers.push(await startMiniAuth({address: at(4), port, zone: 'other.test', records: [{name: 'other.test', type: 'NS', data: 'ns.other.test'}]}))
+    const r = await trace(['www.bad.test', '--server', root, '--port', String(port), '--timeout', '300', '--no-qmin', '--all', '--json'])
+    assert.is(r.code, 0, r.stderr + r.stdout)
+    const doc = JSON.parse(r.stdout)
+    assert.is(doc.cuts.length, 1)
+    const found = doc.cuts[0].findings.map((f: {kind: string; expected: boolean; text: string}) => `${f.kind}/${f.expected}: ${f.text}`)
+    const want = [
+      /^unreachable\/false: 127\.0\.146\.3 \(ns3\.bad\.test\.\): no answer within 300 ms$/,
+      /^lame\/false: 127\.0\.146\.4 \(ns4\.bad\.test\.\) for bad\.test\.: answered REFUSED \(lame\)$/,
+      /^edns\/false: 127\.0\.146\.2 \(ns2\.bad\.test\.\): no OPT in the reply to a query with EDNS$/,
+      /^glue-mismatch\/false: ns2\.bad\.test\.: the parent's glue says 127\.0\.146\.2, 127\.0\.146\.1 \(ns1\.bad\.test\.\) says 127\.0\.146\.22$/,
+      /^serial-mismatch\/false: SOA serials of bad\.test\. differ: 127\.0\.146\.1 \(ns1\.bad\.test\.\) 1; 127\.0\.146\.2 \(ns2\.bad\.test\.\) 2$/,
+    ]
+    for (const w of want) assert.ok(found.some((f: string) => w.test(f)), `${w} not in:\n${found.join('\n')}`)
+    assert.is(found.length, want.length, found.join('\n'))
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()))
+  }
+})
+
 // ---------------------------------------------------------------- the lab's roles in-process, without NSID
 
 const inProcess = new Map<string, {server: DnsServer; close?: () => Promise<void>}>()
