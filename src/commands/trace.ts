@@ -9,7 +9,7 @@ import type {ResolverOptions} from '../resolver/iterative-resolver.js'
 
 export default class Trace extends GlbCommand {
   static override summary = 'Trace a resolution hop by hop: who was asked, which role answered, what it said, and why the DNS-LB chose.'
-  static override description = `Resolves like an ISP resolver, from the Internet's root servers (built-in hints, or --root-hints FILE), the lab root ${LAB_ROOT} (--lab, or GLB_LAB=1) or --server, and prints one row per query: the server and its role (from its NSID, else guessed from its reply), the question, rcode and flags, the referral (NS and glue) or the answer, the TTL and the RTT. When the last hop is a DNS-LB it also asks _explain.<zone> TXT and shows each content server's latency, loss, state and score. --from sends every query from that address, so the chain is what that ISP's resolver sees (DNS-B refers by source address); several --from (or --from lab: every ISP resolver address of the lab topology) trace from each at once and print one row per vantage point: which DNS-B referred it where, which DNS-LB answered, the answer and the TTLs. --subnet sends EDNS Client Subnet on every hop and shows the scope each server returned. Exits 1 when there is no answer (from any vantage point), after printing the hops.`
+  static override description = `Resolves like an ISP resolver, from the Internet's root servers (built-in hints, or --root-hints FILE), the lab root ${LAB_ROOT} (--lab, or GLB_LAB=1) or --server, and prints one row per query: the server and its role (from its NSID, else guessed from its reply), the question, rcode and flags, the referral (NS and glue) or the answer, the TTL and the RTT. When the last hop is a DNS-LB it also asks _explain.<zone> TXT and shows each content server's latency, loss, state and score. --from sends every query from that address, so the chain is what that ISP's resolver sees (DNS-B refers by source address); several --from (or --from lab: every ISP resolver address of the lab topology, starting at the lab root) trace from each at once and print one row per vantage point: which DNS-B referred it where, which DNS-LB answered, the answer and the TTLs. --subnet sends EDNS Client Subnet on every hop and shows the scope each server returned. Exits 1 when there is no answer (from any vantage point), after printing the hops.`
   static override examples = [
     '<%= config.bin %> trace example.com',
     '<%= config.bin %> trace www.example.test --lab --from 127.0.1.53',
@@ -42,7 +42,9 @@ export default class Trace extends GlbCommand {
       }
     }
     const labRoot = flags.topology !== undefined ? topology!.root : undefined
-    const {type, options} = await resolverSetup(args.name, {...flags, source: many ? undefined : from[0], labRoot})
+    // --from lab means the lab: start at its root unless told where else to start.
+    const lab = flags.lab || (from.includes(LAB_VANTAGE) && !flags.server?.length && flags['root-hints'] === undefined)
+    const {type, options} = await resolverSetup(args.name, {...flags, lab, source: many ? undefined : from[0], labRoot})
     if (many && flags.all) throw new GlbError('--all surveys the cuts from one vantage point: give at most one --from', Exit.usage)
     if (many) {
       let sources: string[]

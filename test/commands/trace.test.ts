@@ -173,8 +173,8 @@ test('many vantage points: --from lab (the topology\'s ISP addresses) and repeat
   try {
     const topology = join(dir, 'lab.json')
     writeFileSync(topology, JSON.stringify(lab.topology))
-    // --lab with --topology starts at that topology's root: no --server needed.
-    const r = await trace(['www.example.test', '--lab', '--topology', topology, '--port', String(lab.port), '--timeout', '300', '--from', 'lab', '--json'])
+    // --from lab is the lab: it starts at the topology's root (as --lab --topology does), no --server needed.
+    const r = await trace(['www.example.test', '--topology', topology, '--port', String(lab.port), '--timeout', '300', '--from', 'lab', '--json'])
     assert.is(r.code, 0, r.stderr + r.stdout)
     const doc = JSON.parse(r.stdout)
     assert.equal(doc.startServers, [ad.root])
