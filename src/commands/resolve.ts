@@ -1,16 +1,17 @@
-// `glb resolve`: resolve a name iteratively from the lab root (or given servers) and print the final answer.
+// `glb resolve`: resolve a name iteratively from the Internet's root (or the lab root, or given servers) and print the final answer.
 import {Args} from '@oclif/core'
 import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
 import {LAB_ROOT, resolveFlags} from '../cli/resolve-flags.js'
 import {resolverSetup} from '../cli/resolver-setup.js'
 import {noAnswerReason} from '../resolver/no-answer-reason.js'
+import {LAB_ENV} from '../resolver/start-servers.js'
 
 export default class Resolve extends GlbCommand {
   static override summary = 'Resolve a name iteratively, the way an ISP resolver would, and print the answer.'
-  static override description = `Starts at the lab root (${LAB_ROOT}) or the --server addresses, follows referrals (NS + in-zone glue) and CNAMEs down to the authoritative answer, with qname minimisation, and prints the records with their TTLs. The default start server is the loopback lab root, never the Internet's root servers: to resolve a public name pass --server. Exits 0 with an answer, 1 on NXDOMAIN, NODATA or failure (the reason on one line), 2 on usage errors.`
+  static override description = `Starts at the Internet's root servers (IANA's hints, built in; --root-hints FILE for others), at the lab root ${LAB_ROOT} with --lab (or ${LAB_ENV}=1), or at the --server addresses; follows referrals (NS + in-zone glue) and CNAMEs down to the authoritative answer, with qname minimisation, and prints the records with their TTLs. Queries go over IPv4 or IPv6, whichever the servers have and this host can reach. Exits 0 with an answer, 1 on NXDOMAIN, NODATA or failure (the reason on one line), 2 on usage errors.`
   static override examples = [
-    '<%= config.bin %> resolve www.example.test',
-    '<%= config.bin %> resolve www.example.test --from 127.0.1.53',
+    '<%= config.bin %> resolve example.com',
+    '<%= config.bin %> resolve www.example.test --lab --from 127.0.1.53',
     '<%= config.bin %> resolve example.test --type MX --server 127.0.0.10 --port 5300 --json',
   ]
   static override args = {name: Args.string({description: 'the name to resolve', required: true})}

@@ -59,8 +59,12 @@ export interface ExchangeResult {
 
 /** Typed failure of an exchange: a timeout, a network error, or a reply that is not well-formed. */
 export class ExchangeError extends Error {
-  constructor(readonly kind: 'timeout' | 'network' | 'malformed', message: string) {
+  /** For network errors, the system's code (ENETUNREACH, ECONNREFUSED...) when there is one. */
+  readonly code?: string
+
+  constructor(readonly kind: 'timeout' | 'network' | 'malformed', message: string, code?: string) {
     super(message)
+    if (code) this.code = code
   }
 }
 
@@ -114,7 +118,7 @@ function exchangeUdp(server: string, port: number, query: Buffer, source: string
     const onAbort = () => finish(new ExchangeError('timeout', `query to ${server} aborted`))
     const timer = setTimeout(() => finish(new ExchangeError('timeout', `no answer from ${server}:${port} within ${timeoutMs} ms`)), timeoutMs)
     signal?.addEventListener('abort', onAbort)
-    sock.on('error', (err) => finish(new ExchangeError('network', `${server}:${port}: ${err.message}`)))
+    sock.on('error', (err) => finish(new ExchangeError('network', `${server}:${port}: ${err.message}`, (err as NodeJS.ErrnoException).code)))
     sock.on('message', (msg, rinfo) => {
       if (rinfo.address !== server || rinfo.port !== port || !matches(query, msg)) return // not ours: keep waiting
       try {
@@ -125,7 +129,7 @@ function exchangeUdp(server: string, port: number, query: Buffer, source: string
       }
     })
     sock.bind({address: source, port: 0}, () => {
-      sock.send(query, port, server, (err) => { if (err) finish(new ExchangeError('network', `${server}:${port}: ${err.message}`)) })
+      sock.send(query, port, server, (err) => { if (err) finish(new ExchangeError('network', `${server}:${port}: ${err.message}`, (err as NodeJS.ErrnoException).code)) })
     })
   })
 }
@@ -163,7 +167,7 @@ function exchangeTcp(server: string, port: number, query: Buffer, source: string
         return
       }
     })
-    sock.on('error', (err) => finish(new ExchangeError('network', `${server}:${port}: ${err.message}`)))
+    sock.on('error', (err) => finish(new ExchangeError('network', `${server}:${port}: ${err.message}`, (err as NodeJS.ErrnoException).code)))
     sock.on('close', () => finish(new ExchangeError('network', `${server}:${port} closed the connection without an answer`)))
   })
 }
@@ -208,7 +212,7 @@ export function exchangeTcpStream(server: string, query: Buffer, isLast: (msg: B
         }
       }
     })
-    sock.on('error', (err) => finish(new ExchangeError('network', `${server}:${port}: ${err.message}`)))
+    sock.on('error', (err) => finish(new ExchangeError('network', `${server}:${port}: ${err.message}`, (err as NodeJS.ErrnoException).code)))
     sock.on('close', () => finish(out.length ? new ExchangeError('network', `${server}:${port} closed the transfer early`) : new ExchangeError('network', `${server}:${port} closed the connection without an answer`)))
   })
 }

@@ -46,6 +46,10 @@ export interface Hop {
   /** NSID (RFC 5001) the server sent back: how glb's roles name themselves ("glb dns-b"). */
   nsid?: string
   rttMs?: number
+  /** The Client Subnet option the reply carried (RFC 7871): SCOPE is the prefix the answer is valid for. */
+  ecs?: {subnet: string; scope: number}
+  /** What was wrong with EDNS: FORMERR (then asked without EDNS), BADVERS, or no OPT echoed. */
+  ednsProblem?: string
   referral?: HopReferral
   answer?: RR[]
   /** The SOA of a negative answer. */

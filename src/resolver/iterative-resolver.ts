@@ -3,7 +3,9 @@ import {isIPv4, isIPv6} from 'node:net'
 import {buildQuery, exchange, ExchangeError} from '../dns/client.js'
 import {EdnsOption, Flag, OUR_UDP_SIZE, Rcode, RRType, rcodeName, typeName} from '../dns/wire/constants.js'
 import {canonicalName, isSubdomain, labelCount} from '../dns/wire/name.js'
+import type {ClientSubnet} from '../dns/wire/edns.js'
 import type {RR} from '../dns/wire/writer.js'
+import {subnetText} from './client-subnet.js'
 import type {Hop, HopKind} from './hop.js'
 import {hopReferral, readResponse, type Delegation, type NameServer, type Reading} from './read-response.js'
 import {InfraCache} from './infra-cache.js'
@@ -40,6 +42,8 @@ export interface ResolverOptions {
   maxDepth?: number
   /** Ask for NSID on each query (default true). */
   nsid?: boolean
+  /** EDNS Client Subnet (RFC 7871) sent on every query; each hop shows the scope the server returned. */
+  ecs?: ClientSubnet
   cache?: ResolverCache
   /** Per-server RTTs and failure hold-downs; shared by every resolve() of this resolver when not given. */
   infra?: InfraCache
@@ -95,6 +99,9 @@ interface Problem {
 
 const NSID_OPTION = Buffer.from([0, EdnsOption.NSID, 0, 0])
 
+/** Errors that say this host cannot reach a whole address family, not that one server is down. */
+const FAMILY_UNREACHABLE = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT'])
+
 /**
  * Resolves names iteratively like a recursive resolver's core: follows referrals (NS + in-bailiwick glue,
  * resolving glue-less NS names itself), CNAME chains, and stops at the authoritative answer. Asks the servers
@@ -102,9 +109,14 @@ const NSID_OPTION = Buffer.from([0, EdnsOption.NSID, 0, 0])
  * replies; bounds queries, depth and time.
  */
 export class IterativeResolver {
-  readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'infra' | 'onHop'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop'>
+  readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'infra' | 'onHop' | 'ecs'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop' | 'ecs'>
   /** Server selection state, kept across resolutions. */
   readonly infra: InfraCache
+  /**
+   * Address families this host cannot send to (no route, no address of that family): learnt from the first
+   * query that fails locally, then skipped, so a host without IPv6 pays once, not once per IPv6 server.
+   */
+  private readonly unreachable = new Set<4 | 6>()
 
   constructor(o: ResolverOptions) {
     if (o.startServers.length === 0) throw new Error('the resolver needs at least one start server')
@@ -338,7 +350,7 @@ export class IterativeResolver {
     ctx.queries++
     ctx.sent = true
     const timeoutMs = Math.max(1, Math.min(q.timeoutMs, remaining))
-    const query = buildQuery(q.qname, q.qtype, {rd: false, edns: {udpSize: OUR_UDP_SIZE, options: this.options.nsid ? [NSID_OPTION] : []}})
+    const query = buildQuery(q.qname, q.qtype, {rd: false, edns: {udpSize: OUR_UDP_SIZE, options: this.options.nsid ? [NSID_OPTION] : [], ...(this.options.ecs ? {ecs: this.options.ecs} : {})}})
     const who = q.nsName ? `${q.address} (${q.nsName})` : q.address
     const hop: Hop = {
       seq: ctx.hops.length + 1, depth: ctx.depth, target: q.target, server: q.address, port: this.options.port,
@@ -362,13 +374,32 @@ export class IterativeResolver {
         throw new ResolveFailure('time-limit', `gave up after ${this.options.timeLimitMs} ms (time limit) while asking ${q.zone} servers for ${q.qname} (last: ${who})`)
       }
       this.infra.recordFailure(q.address, this.options.port)
+      if (err.code && FAMILY_UNREACHABLE.has(err.code)) this.unreachable.add(isIPv6(q.address) ? 6 : 4)
       problems.push(err.kind === 'timeout'
         ? {kind: 'timeout', text: `${who} did not answer within ${Math.round(timeoutMs)} ms`, server: {address: q.address, nsName: q.nsName}, waitedMs: timeoutMs}
         : {kind: err.kind === 'malformed' ? 'lame' : 'network', text: `${who}: ${err.message}`})
       return undefined
     }
+    let ednsProblem: string | undefined
+    if (res.message.rcode === Rcode.FORMERR && !res.message.edns && performance.now() < ctx.deadline && ctx.queries < this.options.maxQueries) {
+      // RFC 6891 §7: FORMERR without an OPT says the server does not do EDNS: ask it again without.
+      ednsProblem = 'FORMERR to a query with EDNS (no OPT in the reply): asked again without EDNS'
+      ctx.queries++
+      try {
+        res = await exchange(q.address, buildQuery(q.qname, q.qtype, {rd: false, edns: false}), {port: this.options.port, source: this.options.source, timeoutMs, tcpFallback: true})
+      } catch (err) {
+        if (!(err instanceof ExchangeError)) throw err
+        ednsProblem = `FORMERR to a query with EDNS; without EDNS: ${err.message}`
+      }
+    } else if (res.message.rcode === Rcode.BADVERS) {
+      ednsProblem = 'BADVERS to an EDNS version 0 query'
+    } else if (!res.message.edns) {
+      ednsProblem = 'no OPT in the reply to a query with EDNS (RFC 6891 §7)'
+    }
     const m = res.message
     this.infra.recordReply(q.address, this.options.port, res.rttMs)
+    if (ednsProblem) hop.ednsProblem = ednsProblem
+    if (m.edns?.ecs) hop.ecs = {subnet: subnetText(m.edns.ecs), scope: m.edns.ecs.scopeLen}
     hop.transport = res.transport
     hop.rttMs = Math.round(res.rttMs * 100) / 100
     hop.rcode = rcodeName(m.rcode)
@@ -462,7 +493,9 @@ export class IterativeResolver {
   /** A server address is usable when it is of the source address's family (any family without a source). */
   private usable(address: string): boolean {
     const s = this.options.source
-    if (!s) return isIPv4(address) || isIPv6(address)
+    const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0
+    if (family === 0 || this.unreachable.has(family)) return false
+    if (!s) return true
     return isIPv4(s) ? isIPv4(address) : isIPv6(address)
   }
 }

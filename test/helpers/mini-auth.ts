@@ -37,6 +37,12 @@ export interface MiniAuthOptions {
   records: ZoneRecord[]
   /** Also serve TCP on the same port (default true). */
   tcp?: boolean
+  /**
+   * How it treats EDNS (default 'echo': an OPT back to a query with one). 'none' ignores it (no OPT back);
+   * 'formerr' is a pre-EDNS server (FORMERR without OPT to a query with OPT, answers without); 'badvers' answers
+   * every query with OPT BADVERS (RFC 6891 §6.1.3: extended rcode 16).
+   */
+  edns?: 'echo' | 'none' | 'formerr' | 'badvers'
 }
 
 export interface MiniAuth {
@@ -76,14 +82,20 @@ export async function startMiniAuth(opts: MiniAuthOptions): Promise<MiniAuth> {
         do: opt?.type === 'OPT' ? opt.flag_do : false,
       })
     }
+    const mode = opts.edns ?? 'echo'
+    if (opt && mode === 'formerr') return dnsPacket.encode({type: 'response', id: q.id, questions: q.questions, flags: RCODE.FORMERR})
+    if (opt && mode === 'badvers') {
+      return dnsPacket.encode({type: 'response', id: q.id, questions: q.questions, flags: 0,
+        additionals: [{type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, extendedRcode: 1} as Answer]})
+    }
     const reply = answer(zone, records, q)
-    if (opt) reply.additionals = [...(reply.additionals ?? []), {type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0} as Answer]
+    if (opt && mode === 'echo') reply.additionals = [...(reply.additionals ?? []), {type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0} as Answer]
     let out = dnsPacket.encode(reply)
     const limit = transport === 'tcp' ? 65535 : opt?.type === 'OPT' ? Math.min(Math.max(opt.udpPayloadSize, 512), 1232) : 512
     if (out.length > limit) {
       // RFC 1035 §4.2.1: too big for UDP, so send the header and question with TC set; the asker retries on TCP.
       out = dnsPacket.encode({...reply, flags: (reply.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE,
-        answers: [], authorities: [], additionals: opt ? [reply.additionals!.at(-1)!] : []})
+        answers: [], authorities: [], additionals: opt && mode === 'echo' ? [reply.additionals!.at(-1)!] : []})
     }
     return out
   }

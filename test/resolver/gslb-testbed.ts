@@ -1,6 +1,8 @@
 // Test helper: the lab's name layout in-process (root -> DNS-A -> stand-in DNS-B -> stand-in DNS-LBs) on loopback.
 // The DNS-B stand-in refers each resolver (by source address) to its DNS-LB; the DNS-LB stand-ins answer A at
 // the apex with an `_explain` TXT. Every server logs the queries it gets, so tests can count upstream traffic.
+// The DNS-B and DNS-LB here are stand-ins with invented figures: use them for resolver behaviour only, never to
+// assert what a DNS-LB computes (test/commands/trace.test.ts runs against real roles, test/helpers/small-lab.ts).
 import {startServer, type DnsServer} from '../../src/dns/server.js'
 import type {Handler, Request, ResponseWriter} from '../../src/dns/handler.js'
 import {Rcode, RRType, typeName} from '../../src/dns/wire/constants.js'

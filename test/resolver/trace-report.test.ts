@@ -5,6 +5,7 @@ import {nameRoles, roleFromNsid} from '../../src/resolver/role-name.js'
 import {parseExplainString} from '../../src/resolver/trace-report.js'
 import type {Hop} from '../../src/resolver/hop.js'
 import {RRType} from '../../src/dns/wire/constants.js'
+import {explainStrings} from '../../src/roles/balancer/explain-text.js'
 
 test('roleFromNsid reads glb NSIDs and nothing else', () => {
   const cases: Array<[string, string | undefined]> = [
@@ -40,6 +41,21 @@ test('parseExplainString reads the DNS-LB header and per-server lines, nested re
   assert.equal([down.address, down.fields.loss, down.words, down.why], ['127.0.10.2', '100%', ['down', 'not-chosen'], 'down (64 consecutive failures, last: refused); all down'])
   const up = parseExplainString('127.0.10.1 srtt=5.1ms loss=0% up score=5.1 chosen')
   assert.equal([up.address, up.fields.srtt, up.fields.score, up.words, up.why], ['127.0.10.1', '5.1ms', '5.1', ['up', 'chosen'], undefined])
+})
+
+test('parseExplainString reads back what the DNS-LB writes (explain-text.ts), figures and reasons intact', () => {
+  const strings = explainStrings(
+    {answer: {A: ['127.0.10.1'], AAAA: []}, servfail: {A: false, AAAA: false}, ttl: 20, count: 1, hysteresisMs: 2, hysteresisPct: 10, fallback: 'all', phase: 'measured', label: 'lb1'},
+    [
+      {address: '127.0.10.1', family: 'A', srttMs: 5.14, spreadMs: 0.31, loss: 0, up: true, score: 5.14, chosen: true, why: 'lowest score'},
+      {address: '127.0.10.2', family: 'A', srttMs: null, spreadMs: null, loss: 1, up: false, score: null, chosen: false, why: 'down (3 consecutive failures, last: timeout)'},
+    ],
+  )
+  const [head, up, down] = strings.map(parseExplainString)
+  assert.equal([head!.address, head!.fields.answer, head!.fields.ttl, head!.fields.lb, head!.fields.phase], [undefined, '127.0.10.1', '20', 'lb1', 'measured'])
+  assert.equal([up!.address, up!.fields.srtt, up!.fields.spread, up!.fields.loss, up!.fields.score, up!.words, up!.why], ['127.0.10.1', '5.1ms', '0.3ms', '0%', '5.1', ['up', 'chosen'], 'lowest score'])
+  assert.equal([down!.address, down!.fields.srtt, down!.fields.loss, down!.words, down!.why], ['127.0.10.2', '-', '100%', ['down', 'not-chosen'], 'down (3 consecutive failures, last: timeout)'])
+  assert.equal([head, up, down].map((e) => e!.text), strings)
 })
 
 test.run()

@@ -84,6 +84,7 @@ export default class LabUp extends GlbCommand {
         const {renderLabTable} = await import('../../lab/lab-table.js')
         process.stdout.write(renderLabTable(report) + '\n\n' + renderNextSteps(next, {port: report.ports.dns, keyFile: report.keyFile}) + '\n')
         this.note(`glb lab up: ${converged ? 'converged' : 'NOT converged yet (see the logs)'}; run folder ${lab.runDir}; Ctrl-C stops the lab`)
+        this.note(`glb lab up: trace the lab with \`glb trace ${topology.name}.${topology.zone.replace(/\.$/, '')} --lab${port === 53 ? '' : ` --port ${port}`} --from ${topology.pops[0]!.isp}\` (or export GLB_LAB=1; without it trace and resolve start at the Internet's root)`)
       }
       if (failed) throw new Error(failed)
       await stop
