@@ -72,7 +72,9 @@ test('discovers the egress, registers it with every DNS-B, renews before the lea
     b1.setEgress(LB, '127.0.44.53')
     const moved = await waitFor(() => adds(b1, OWNER_NEW).length > 0 && adds(b2, OWNER_NEW).length > 0, 2000)
     assert.ok(moved !== null, `not re-registered; logs: ${logs.join(' | ')}`)
-    assert.ok(adds(b1, OWNER_NEW)[0]! - changedAt <= 400 + 250, `re-registered ${(adds(b1, OWNER_NEW)[0]! - changedAt).toFixed(0)} ms after the change`)
+    // At the next discovery (every 400 ms) or, on a busy machine, the one after: the configured interval is
+    // used, not a longer default; a late timer cannot trip it. (Without discovery it never moves: see above.)
+    assert.ok(adds(b1, OWNER_NEW)[0]! - changedAt <= 2 * 400 + 500, `re-registered ${(adds(b1, OWNER_NEW)[0]! - changedAt).toFixed(0)} ms after the change`)
     // ... and removes the old mapping (delete of that PTR, class NONE).
     assert.ok(await waitFor(() => b1.updates.some((u) => u.records.some((r) => r.name === OWNER_LB && r.type === RRType.PTR && r.class === 254)), 1000) !== null, 'old registration deleted')
     const status = () => lb.lb.registration!.status()
