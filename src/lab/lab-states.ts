@@ -68,6 +68,8 @@ export function labStates(t: Topology, ports: LabPorts, key: ReturnType<typeof l
     names: [t.name],
     referralTtl: t.ttl.referral,
     directTtl: t.ttl.answer,
+    // The DNS-LBs' second-NS relay asks with the resolver's address as ECS; nobody else's ECS counts.
+    ecsFrom: t.pops.map((p) => `${p.lb}/32`),
     keys: [key],
     transfer: {keys: [key.name], addresses: ['127.0.0.0/8']},
     mappings: `b${i + 1}.mappings.json`,

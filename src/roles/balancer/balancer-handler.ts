@@ -1,6 +1,7 @@
 // DNS-LB's Handler: the apex A/AAAA from the current choice, SOA/NS/glue and negative answers from its zone,
 // and `_explain.<zone> TXT` for allowed clients. The query path is a map lookup and a copy.
 import {Rcode, RRType, rcodeName, typeName} from '../../dns/wire/constants.js'
+import {EcsEcho} from '../../dns/wire/ecs-echo.js'
 import type {RoleMetrics} from '../../observe/metrics.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import {PreparedAnswer} from '../../dns/response.js'
@@ -24,6 +25,7 @@ export class BalancerHandler implements Handler {
   private home: string | null = null
   private foreignDelayMs = 0
   private relay: SecondNsRelay | null = null
+  private readonly echo = new EcsEcho()
 
   constructor(private answers: AnswerSet, private readonly explainer: ExplainSource, private readonly metrics?: RoleMetrics) {
     this.explainName = `_explain.${answers.inputs.origin}`
@@ -59,11 +61,21 @@ export class BalancerHandler implements Handler {
       if (hit) {
         this.metrics?.countQuery(qtypeLabel(q.qtype), rcodeName(hit.rcode))
         if ((this.relay || this.foreignDelayMs) && req.client.address !== this.home) return this.answerForeign(req, w, hit)
-        return w.prepared(hit)
+        return w.prepared(hit, q.edns?.ecs ? this.echoScope0(req) : undefined)
       }
     }
     if (this.metrics) return this.counted(req, w, this.metrics)
     this.answer(req, w)
+  }
+
+  /**
+   * RFC 7871 §7.2.1: a query with ECS gets it back with SCOPE 0: this DNS-LB's answer does not depend on the
+   * client's subnet (it is the same for every client of a resolver), so a resolver may cache it for all of them.
+   * The buffer is reused; it is valid until the next query (the writer copies it at once).
+   */
+  private echoScope0(req: Request): Buffer | undefined {
+    const ecs = req.query.edns?.ecs
+    return ecs ? this.echo.write(ecs, 0) : undefined
   }
 
   /**
@@ -73,15 +85,19 @@ export class BalancerHandler implements Handler {
   private answerForeign(req: Request, w: ResponseWriter, hit: PreparedAnswer): void {
     const q = req.query
     // Another DNS-LB relaying: its own resolver-facing delay already applies, and it must not be relayed again.
-    if (isRelayed(q.edns)) return w.prepared(hit)
+    if (isRelayed(q.edns)) return w.prepared(hit, this.echoScope0(req))
     const delay = this.foreignDelayMs
     const relay = this.relay
     if (!relay || (q.qtype !== RRType.A && q.qtype !== RRType.AAAA) || q.qname !== this.answers.inputs.origin) {
-      if (delay) setTimeout(() => w.prepared(hit), delay)
-      else w.prepared(hit)
+      if (delay) setTimeout(() => w.prepared(hit, this.echoScope0(req)), delay)
+      else w.prepared(hit, this.echoScope0(req))
       return
     }
-    const send = (records: RR[] | null) => (records ? w.reply({rcode: Rcode.NOERROR, aa: true, answer: records}) : w.prepared(hit))
+    const send = (records: RR[] | null) => {
+      const ecs = this.echoScope0(req)
+      if (records) w.reply({rcode: Rcode.NOERROR, aa: true, answer: records}, ecs ? [ecs] : undefined)
+      else w.prepared(hit, ecs)
+    }
     const started = Date.now()
     const r = relay.answer(req.client.address, q.qtype)
     if (!(r instanceof Promise) && !delay) return send(r)
@@ -110,16 +126,17 @@ export class BalancerHandler implements Handler {
     const answers = this.answers
     if (qclass === 1) {
       const hit = answers.get(qtype, qname)
-      if (hit) return w.prepared(hit)
+      if (hit) return w.prepared(hit, this.echoScope0(req))
     } else if (qclass !== 255) return w.reply({rcode: Rcode.REFUSED})
     if (!isSubdomain(qname, answers.zone.origin)) return w.reply({rcode: Rcode.REFUSED})
     if (qname === this.explainName) return this.explain(req, w)
     if (qtype === RRType.AXFR || qtype === RRType.IXFR) return w.reply({rcode: Rcode.REFUSED})
+    const ecs = this.echoScope0(req)
     // Prepared answers carry class IN in their question; a class ANY query gets its answer encoded.
-    if (qclass !== 1) return w.reply(answers.spec(qname, qtype))
+    if (qclass !== 1) return w.reply(answers.spec(qname, qtype), ecs ? [ecs] : undefined)
     const r = answers.lookup(qname, qtype)
-    if (r instanceof PreparedAnswer) w.prepared(r)
-    else w.reply(r)
+    if (r instanceof PreparedAnswer) w.prepared(r, ecs)
+    else w.reply(r, ecs ? [ecs] : undefined)
   }
 
   private explain(req: Request, w: ResponseWriter): void {

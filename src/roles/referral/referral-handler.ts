@@ -1,7 +1,7 @@
 // DNS-B's Handler: per-resolver referrals to DNS-LBs, whoami, direct answers, registrations (UPDATE) and AXFR.
 //
-// Query path for a load-balanced name N (the hot path): read the resolver's address (or its ECS subnet),
-// one longest-prefix lookup, pick the mapped DNS-LB and a second one, then a Map get of the PreparedAnswer
+// Query path for a load-balanced name N (the hot path): read the resolver's address (or the ECS subnet, from
+// sources listed in ecsFrom only), one longest-prefix lookup, pick the mapped DNS-LB and a second one, then a Map get of the PreparedAnswer
 // for (qtype, N, LB pair) and w.prepared(). Referrals are built on first use and dropped when a DNS-LB's
 // addresses change (store.addressVersion); direct answers also when measurements change. A renewal that
 // changes nothing keeps them. Only whoami, negative answers and names below N are encoded per query.
@@ -11,7 +11,8 @@ import {encodeResponse, PreparedAnswer, type ResponseSpec} from '../../dns/respo
 import {findTsigOffset, signResponse, TSIG_FORMERR, tsigErrorResponse, verify, type VerifyOk} from '../../dns/tsig.js'
 import {createStreamSigner} from '../../dns/tsig-stream.js'
 import type {Keyring} from '../../dns/tsig-keyring.js'
-import {EdnsOption, OUR_UDP_SIZE, Opcode, Rcode, RRType} from '../../dns/wire/constants.js'
+import {EcsEcho} from '../../dns/wire/ecs-echo.js'
+import {OUR_UDP_SIZE, Opcode, Rcode, RRType} from '../../dns/wire/constants.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import type {SoaData} from '../../dns/wire/reader.js'
 import type {RR} from '../../dns/wire/writer.js'
@@ -63,13 +64,12 @@ export class ReferralHandler implements Handler {
   private addressVersion = -1
   private measurementVersion = -1
   private readonly scratch = new Uint8Array(16)
-  /** echoes[n]: the ECS option with n address octets, written per query by ecsEcho (views of one buffer each). */
-  private readonly echoes = Array.from({length: 17}, (_, n) => {
-    const b = Buffer.alloc(8 + n)
-    b.writeUInt16BE(EdnsOption.ECS, 0)
-    b.writeUInt16BE(4 + n, 2)
-    return b
-  })
+  private readonly echo = new EcsEcho()
+  /** Sources whose ECS is honoured (state ecsFrom). */
+  private ecsFrom: Prefix[] = []
+  // Whether the last IPv4 client checked against ecsFrom is in it: a resolver sends many queries in a row.
+  private lastEcsClient = -1
+  private lastEcsTrusted = false
   private readonly now: () => number
   private readonly updates: UpdateResponder
   // LB ids of the state's labels (static LBs, backup, noMapping lb), looked up once per address version, not
@@ -103,6 +103,8 @@ export class ReferralHandler implements Handler {
     this.whoamiName = `whoami.${state.zone}`
     this.whoamiSuffix = `.${this.whoamiName}`
     this.transferPrefixes = state.transfer.addresses.map((p) => parsePrefix(p)!).filter(Boolean)
+    this.ecsFrom = state.ecsFrom.map((p) => parsePrefix(p)!).filter(Boolean)
+    this.lastEcsClient = -1
     this.rebuild()
   }
 
@@ -218,30 +220,31 @@ export class ReferralHandler implements Handler {
       this.measurementVersion = store.measurementVersion
     }
     const now = this.now()
-    const ecs = this.state.ecs === 'use' ? q.edns?.ecs ?? null : null
-    let addr: Address | null
-    let maxLen: number
-    if (ecs && ecs.sourceLen > 0) {
+    const ecs = q.edns?.ecs ?? null
+    let addr: Address | null = this.clientAddress(req.client.address)
+    let maxLen = typeof addr === 'number' ? 32 : 128
+    // README "ECS": the querier's address decides; its ECS only when it is a source listed in ecsFrom.
+    const bySubnet = ecs !== null && ecs.sourceLen > 0 && addr !== null && this.trustsEcs(addr)
+    if (bySubnet) {
       // RFC 7871 §7.1.1: the subnet stands for the client; bits past SOURCE PREFIX-LENGTH are ignored.
       const x = ecs.address
       // An int32 with the address's bits (a uint32 over 2^31 would be a heap number): the table takes either.
       addr = ecs.family === 4 ? (x[0]! << 24) | (x[1]! << 16) | (x[2]! << 8) | x[3]! : x
       maxLen = ecs.sourceLen
-    } else {
-      addr = this.clientAddress(req.client.address)
-      maxLen = typeof addr === 'number' ? 32 : 128
     }
     this.choose(addr, maxLen, now)
     const a = this.pickA
     const b = this.pickB
+    const referral = this.state.mode === 'referral' && a >= 0
     let ecsOption: Buffer | undefined
     if (ecs) {
-      // RFC 7871 §7.2.1: SCOPE = the prefix length the answer was chosen by; without a mapping the answer
-      // holds for the asked subnet only; SOURCE 0 asked for no tailoring, so scope 0.
-      const scopeLen = ecs.sourceLen === 0 ? 0 : this.pickLen >= 0 ? this.pickLen : ecs.sourceLen
-      ecsOption = this.ecsEcho(ecs.family, ecs.sourceLen, scopeLen, ecs.address)
+      // RFC 7871 §7.4: a referral is cached by the resolver without scope, so it says so: SCOPE 0. An answer
+      // DNS-B gives itself (direct mode) chosen by a trusted subnet holds for the matched prefix (§7.2.1; the
+      // asked subnet when the default answered); chosen by the querier's address, for all its clients: 0.
+      const scopeLen = referral || !bySubnet ? 0 : this.pickLen >= 0 ? this.pickLen : ecs.sourceLen
+      ecsOption = this.echo.write(ecs, scopeLen)
     }
-    if (this.state.mode === 'referral' && a >= 0) {
+    if (referral) {
       if (!apex) { w.reply(this.referralSpec(idx, a, b), ecsOption ? [ecsOption] : undefined); return }
       const byPair = this.referrals[idx]!
       const key = referralKey(q.qtype, a, b)
@@ -356,20 +359,18 @@ export class ReferralHandler implements Handler {
     return b
   }
 
-  /**
-   * The ECS option echoed in an answer (RFC 7871 §7.2.1): the query's family, SOURCE and address, our SCOPE.
-   * Written into one buffer per handler, no allocation per query: the writer copies the option into the answer
-   * before prepared()/reply() return (src/dns/server.ts renders at once), and nothing keeps it. The address
-   * bits past SOURCE are already zero (the reader refuses them otherwise, §6).
-   */
-  private ecsEcho(family: 4 | 6, sourceLen: number, scopeLen: number, address: Uint8Array): Buffer {
-    const octets = (sourceLen + 7) >> 3
-    const out = this.echoes[octets]!
-    out[5] = family === 4 ? 1 : 2
-    out[6] = sourceLen
-    out[7] = scopeLen
-    for (let i = 0; i < octets; i++) out[8 + i] = address[i]!
-    return out
+  /** True when ECS from `addr` is honoured (it lies in ecsFrom); the last IPv4 client's result is kept. */
+  private trustsEcs(addr: Address): boolean {
+    const list = this.ecsFrom
+    if (list.length === 0) return false
+    if (typeof addr === 'number' && addr === this.lastEcsClient) return this.lastEcsTrusted
+    let yes = false
+    for (let i = 0; i < list.length; i++) if (prefixContains(list[i]!, addr)) { yes = true; break }
+    if (typeof addr === 'number') {
+      this.lastEcsClient = addr
+      this.lastEcsTrusted = yes
+    }
+    return yes
   }
 
   /** N NS <label>.N for the LB pair, with in-bailiwick glue (ARCHITECTURE.md name layout). */
