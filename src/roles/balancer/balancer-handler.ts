@@ -7,6 +7,7 @@ import {isSubdomain} from '../../dns/wire/name.js'
 import {PreparedAnswer} from '../../dns/response.js'
 import type {Handler, Request, ResponseWriter} from '../../dns/handler.js'
 import type {AnswerSet} from './balancer-answers.js'
+import {parseAddress, parsePrefix, prefixContains, type Prefix} from '../../mapping/index.js'
 import type {RR} from '../../dns/wire/writer.js'
 import {isRelayed} from './second-ns-relay.js'
 import type {SecondNsRelay} from './second-ns-relay.js'
@@ -22,7 +23,10 @@ export interface ExplainSource {
 /** Serves one DNS-LB zone from an AnswerSet that its owner replaces whenever the choice changes. */
 export class BalancerHandler implements Handler {
   private explainName: string
-  private home: string | null = null
+  /** This DNS-LB's own resolver: every egress discovered, and the configured isp.prefixes. */
+  private homeAddresses: ReadonlySet<string> = new Set()
+  private homePrefixes: Prefix[] = []
+  /** True while nothing is known of the own resolver: every client is then foreign. */
   private foreignDelayMs = 0
   private relay: SecondNsRelay | null = null
   private readonly echo = new EcsEcho()
@@ -37,10 +41,26 @@ export class BalancerHandler implements Handler {
     this.explainName = `_explain.${answers.inputs.origin}`
   }
 
-  /** This DNS-LB's own resolver (its discovered egress), and the lab's delay for every other client (0 = none). */
-  setHome(address: string, foreignDelayMs: number): void {
-    this.home = address
+  /** This DNS-LB's own resolver's discovered egress addresses (a farm has several). */
+  setHomeAddresses(addresses: Iterable<string>): void {
+    this.homeAddresses = new Set(addresses)
+  }
+
+  /** The own resolver's configured prefixes (isp.prefixes), and the lab's delay for every other client (0 = none). */
+  setHome(prefixes: readonly string[], foreignDelayMs: number): void {
+    this.homePrefixes = prefixes.map((p) => parsePrefix(p)).filter((p): p is Prefix => p !== null)
     this.foreignDelayMs = foreignDelayMs
+  }
+
+  /** True when `address` is this DNS-LB's own resolver: a discovered egress, or inside an isp prefix. */
+  isHome(address: string): boolean {
+    if (this.homeAddresses.has(address)) return true
+    const list = this.homePrefixes
+    if (list.length === 0) return false
+    const a = parseAddress(address.startsWith('::ffff:') ? address.slice(7) : address)
+    if (a === null) return false
+    for (let i = 0; i < list.length; i++) if (prefixContains(list[i]!, a)) return true
+    return false
   }
 
   /** Answers resolvers referred to another DNS-LB with that one's choice (null: always answer our own). */
@@ -60,7 +80,7 @@ export class BalancerHandler implements Handler {
       const hit = this.answers.get(q.qtype, q.qname)
       if (hit) {
         this.metrics?.countQuery(qtypeLabel(q.qtype), rcodeName(hit.rcode))
-        if ((this.relay || this.foreignDelayMs) && req.client.address !== this.home) return this.answerForeign(req, w, hit)
+        if ((this.relay || this.foreignDelayMs) && !this.isHome(req.client.address)) return this.answerForeign(req, w, hit)
         return w.prepared(hit, q.edns?.ecs ? this.echoScope0(req) : undefined)
       }
     }

@@ -106,10 +106,16 @@ export const balancerStateSchema = z.object({
   measurements: measurementsSchema.default(() => measurementsSchema.parse({})),
   explain: z.object({allow: z.array(prefix).default(['127.0.0.0/8', '::1/128'])}).strict()
     .default(() => ({allow: ['127.0.0.0/8', '::1/128']})),
-  /** The ISP resolver this DNS-LB discovers the egress of. */
+  /**
+   * This DNS-LB's ISP resolver: a set of egress addresses. `resolver` is asked for whoami (`whoami` queries per
+   * round; a farm answers each from one of its egresses); every egress seen is registered, and `prefixes` (the
+   * farm's known ranges) are registered as they are.
+   */
   isp: z.object({
     resolver: ipAddress,
     port: port.default(53),
+    prefixes: z.array(prefix).default([]),
+    whoami: z.number().int().min(1).max(32).default(4),
     /**
      * Lab only: answer resolvers other than this DNS-LB's own (discovered) one this many ms later. On loopback every
      * DNS-LB is equally near every resolver, so resolvers would pick either NS of a referral at random; this models

@@ -53,7 +53,7 @@ export interface BalancerOptions {
 export type LeaderEvent =
   | {kind: 'sample'; address: string; sample: Sample}
   | {kind: 'pool'; servers: PoolServer[]}
-  | {kind: 'egress'; address: string}
+  | {kind: 'egress'; addresses: string[]}
 
 /** Counters for tests, metrics and status output. */
 export interface BalancerStats {
@@ -107,6 +107,7 @@ export class DnsLoadBalancer {
     const answers = new AnswerSet(this.answerInputs(this.selection))
     this.handler = new BalancerHandler(answers, {allows: (a) => this.allow.allows(a), explain: () => this.explain()}, o.metrics?.forRole('lb'))
     this.handler.setRelay(this.secondNsRelay())
+    this.handler.setHome(o.state.isp?.prefixes ?? [], o.state.isp?.foreignDelayMs ?? 0)
   }
 
   /** Builds the DNS-LB from its state and its persisted measurements (read here; nothing is sent yet). */
@@ -158,7 +159,7 @@ export class DnsLoadBalancer {
     } else if (event.kind === 'pool') {
       this.setPool(event.servers)
     } else {
-      this.handler.setHome(event.address, this.state.isp?.foreignDelayMs ?? 0)
+      this.handler.setHomeAddresses(event.addresses)
     }
   }
 
@@ -183,6 +184,7 @@ export class DnsLoadBalancer {
       }
     }
     if (changed((s) => [s.dnsb, s.label, s.zone, s.probe.source])) this.handler.setRelay(this.secondNsRelay())
+    this.handler.setHome(next.isp?.prefixes ?? [], next.isp?.foreignDelayMs ?? 0)
     if (changed((s) => [s.dnsb, s.isp, s.discoveryInterval, s.label]) && this.active) {
       this.track(this.registrar?.stop())
       this.registrar = null
@@ -444,10 +446,11 @@ export class DnsLoadBalancer {
       pushIntervalMs: Math.min(s.measurements.interval, (s.dnsb.lease * 1000) / 2),
       problems: this.problems,
       log: (m) => this.log('info', m),
-      onEgress: (egress) => {
-        this.handler.setHome(egress, s.isp!.foreignDelayMs)
+      whoamiPerRound: s.isp.whoami,
+      onEgress: (egresses) => {
+        this.handler.setHomeAddresses(egresses)
         const w = this.o.workers
-        if (w?.leader) w.publish({kind: 'egress', address: egress}, 'egress')
+        if (w?.leader) w.publish({kind: 'egress', addresses: [...egresses]}, 'egress')
       },
       count: (operation, ok) => this.o.metrics?.registrations.inc({result: ok ? 'ok' : 'error', reason: operation}),
     })
