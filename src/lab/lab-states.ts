@@ -1,6 +1,6 @@
 // The state file of every role of a lab, derived from its topology: one place says how the roles connect.
 import {randomBytes} from 'node:crypto'
-import type {Topology} from './topology.js'
+import {egressOf, type Topology} from './topology.js'
 
 /** Ports the lab uses: DNS on `dns` for every role; the content servers' HTTP port for probes. */
 export interface LabPorts {
@@ -91,7 +91,7 @@ export function labStates(t: Topology, ports: LabPorts, key: ReturnType<typeof l
   }))
   const isps = t.pops.map((p) => ({
     listen: [at(p.isp, ports.dns)],
-    egress: p.isp,
+    egress: egressOf(p).length > 1 ? egressOf(p) : egressOf(p)[0],
     root: [t.root],
     upstreamPort: ports.dns,
   }))

@@ -10,7 +10,7 @@ import type {Hop} from '../resolver/hop.js'
 import {labKey, labPorts, labStates, type LabPorts} from './lab-states.js'
 import {startRealResolver, type RealResolver} from './real-resolvers.js'
 import {Supervisor} from './supervisor.js'
-import type {Topology} from './topology.js'
+import {egressOf, type Topology} from './topology.js'
 
 export type IspKind = 'glb' | 'unbound' | 'bind' | 'external'
 
@@ -109,7 +109,9 @@ export class Lab {
     for (const [i, p] of t.pops.entries()) {
       if (this.isp === 'glb') serve(`isp${i + 1}`, 'isp', states.isps[i]!)
       else if (this.isp === 'unbound' || this.isp === 'bind') {
-        this.realResolvers.push(await startRealResolver(this.isp, {listen: p.isp, egress: p.isp, zone: t.zone, root: t.root, runDir: join(this.runDir, `isp${i + 1}-${this.isp}`)}))
+        // BIND has one query-source: the first egress only; unbound sends from every outgoing-interface.
+        const egress = this.isp === 'bind' ? egressOf(p)[0]! : egressOf(p)
+        this.realResolvers.push(await startRealResolver(this.isp, {listen: p.isp, egress, zone: t.zone, root: t.root, runDir: join(this.runDir, `isp${i + 1}-${this.isp}`)}))
       }
     }
     say('starting DNS-LBs')

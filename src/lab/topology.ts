@@ -19,6 +19,11 @@ export const topologySchema = z.object({
     label: z.string().regex(/^[a-z0-9-]{1,63}$/),
     lb: loopback,
     isp: loopback,
+    /**
+     * The ISP resolver's egress addresses (a farm; default [isp]). glb's resolver and unbound send from each in
+     * turn (unbound: one outgoing-interface line each); BIND from the first only (one query-source).
+     */
+    egress: z.array(loopback).min(1).optional(),
   })).min(1),
   servers: z.array(loopback).min(1),
   /** Latency matrix file (relative to the topology file) or inline matrix. */
@@ -50,6 +55,11 @@ export const topologySchema = z.object({
 })
 
 export type Topology = z.output<typeof topologySchema>
+
+/** A POP's ISP egress addresses: `egress`, else the resolver's own address. */
+export function egressOf(p: Topology['pops'][number]): string[] {
+  return p.egress ?? [p.isp]
+}
 
 /** The default topology's file, shipped with the package. */
 export const DEFAULT_TOPOLOGY = new URL('../../fixtures/lab.json', import.meta.url).pathname
