@@ -77,6 +77,11 @@ export class ReferralHandler implements Handler {
   private staticIds: number[] = []
   private backupId = -1
   private noMappingId = -1
+  // Per LB id, which names it serves (1 at a name's index), from its `<label>.lbs` TXT; null: it declared none, so
+  // every name. Rebuilt with the referrals (a declaration moves store.addressVersion), read per query.
+  private lbNames: (Uint8Array | null)[] = []
+  /** The name being answered (an index into names): the pick only takes DNS-LBs that serve it. */
+  private nameIdx = 0
   // The last client address text and what it parsed to: a resolver sends many queries in a row.
   private lastClient = ''
   private lastClientAddr = -1
@@ -87,6 +92,7 @@ export class ReferralHandler implements Handler {
 
   constructor(private readonly store: RegistrationStore, state: ReferralState, private readonly o: ReferralHandlerOptions) {
     this.now = o.now ?? (() => Date.now() / 1000)
+    store.servesName = (name) => this.nameIndex.has(name)
     this.setState(state)
     this.updates = new UpdateResponder({
       keyring: () => o.keyring(),
@@ -166,6 +172,25 @@ export class ReferralHandler implements Handler {
     this.staticIds = s.lbs.map((l) => this.store.idOfLabel(l.label))
     this.backupId = s.backup ? this.store.idOfLabel(s.backup) : -1
     this.noMappingId = typeof s.noMapping === 'object' ? this.store.idOfLabel(s.noMapping.lb) : -1
+    const now = this.now()
+    this.lbNames = []
+    for (const lb of this.store.table.lbs()) {
+      const declared = this.store.namesOf(this.store.labelOf(lb.id), now)
+      if (!declared) continue
+      const mask = new Uint8Array(this.names.length)
+      for (const n of declared) {
+        const i = this.nameIndex.get(n)
+        if (i !== undefined) mask[i] = 1
+      }
+      this.lbNames[lb.id] = mask
+    }
+  }
+
+  /** True when LB `id` may be referred to for the name being answered now: alive, and serving it. */
+  private usable(id: number, now: number): boolean {
+    if (!this.store.lbAlive(id, now)) return false
+    const mask = this.lbNames[id]
+    return mask === undefined || mask === null || mask[this.nameIdx] === 1
   }
 
   private soaData(): SoaData {
@@ -232,6 +257,7 @@ export class ReferralHandler implements Handler {
       addr = ecs.family === 4 ? (x[0]! << 24) | (x[1]! << 16) | (x[2]! << 8) | x[3]! : x
       maxLen = ecs.sourceLen
     }
+    this.nameIdx = idx
     this.choose(addr, maxLen, now)
     const a = this.pickA
     const b = this.pickB
@@ -283,7 +309,7 @@ export class ReferralHandler implements Handler {
         len = m.prefixLen
         for (let i = 0; i < m.count; i++) {
           const id = m.lbs[i]!
-          if (!store.lbAlive(id, now)) continue
+          if (!this.usable(id, now)) continue
           if (a < 0) a = id
           else if (id !== a) { b = id; break }
         }
@@ -301,7 +327,7 @@ export class ReferralHandler implements Handler {
   private defaultLb(addr: Address | null, now: number): number {
     const nm = this.state.noMapping
     if (nm === 'all-servers') return -1
-    if (typeof nm === 'object' && this.store.lbAlive(this.noMappingId, now)) return this.noMappingId
+    if (typeof nm === 'object' && this.usable(this.noMappingId, now)) return this.noMappingId
     return this.fallbackLb(addr, -1, now)
   }
 
@@ -309,14 +335,14 @@ export class ReferralHandler implements Handler {
   private secondLb(addr: Address | null, len: number, a: number, now: number): number {
     const store = this.store
     const backup = this.backupId
-    if (backup !== a && store.lbAlive(backup, now)) return backup
+    if (backup !== a && this.usable(backup, now)) return backup
     if (addr !== null) {
       for (let l = len - 1; l >= 1;) {
         const m = store.table.lookupSubnet(addr, l, now)
         if (!m) break
         for (let i = 0; i < m.count; i++) {
           const id = m.lbs[i]!
-          if (id !== a && store.lbAlive(id, now)) return id
+          if (id !== a && this.usable(id, now)) return id
         }
         l = m.prefixLen - 1
       }
@@ -328,15 +354,15 @@ export class ReferralHandler implements Handler {
     const store = this.store
     if (addr !== null) {
       const id = store.table.busiestLbNear(addr)
-      if (id !== null && id !== not && store.lbAlive(id, now)) return id
+      if (id !== null && id !== not && this.usable(id, now)) return id
     }
     const ids = this.staticIds
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
-      if (id !== not && store.lbAlive(id, now)) return id
+      if (id !== not && this.usable(id, now)) return id
     }
     // Any other live DNS-LB, by name (so every DNS-B picks the same): two NS let resolvers fail over (interop README).
-    for (const lb of store.table.lbsByName()) if (lb.id !== not && store.lbAlive(lb.id, now)) return lb.id
+    for (const lb of store.table.lbsByName()) if (lb.id !== not && this.usable(lb.id, now)) return lb.id
     return -1
   }
 

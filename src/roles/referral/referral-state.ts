@@ -102,7 +102,7 @@ export const referralStateSchema = z.object({
     if (!abs) issue(['names', i], `a name inside ${s.zone}, one label or more below it (e.g. "www")`)
     else if (RESERVED.has(abs.slice(0, -(s.zone.length + 1)).split('.').pop()!)) issue(['names', i], 'a name outside the reserved map, lbs, m, whoami and _pool subtrees')
   })
-  if (s.ecs === 'use') issue(['ecs'], 'no longer "use" (any client could claim any subnet): list the sources whose ECS is honoured in "ecsFrom": ["PREFIX", ...], e.g. the DNS-LBs\' addresses, and remove "ecs"')
+  if (s.ecs === 'use') issue(['ecs'], '"ignore" or no "ecs" at all: DNS-B honours ECS only from the sources in "ecsFrom": ["PREFIX", ...] (the DNS-LBs\' addresses), since any client could claim any subnet')
   const keyNames = new Set(s.keys.map((k) => k.name))
   const checkKeys = (list: string[] | undefined, path: string[]) => list?.forEach((k, i) => {
     if (!keyNames.has(k)) issue([...path, i], `the name of a key in "keys"`)
