@@ -91,16 +91,29 @@ const dnsbSchema = z.object({
   mode: z.enum(['referral', 'direct']).default('referral'),
 }).strict()
 
-export const balancerStateSchema = z.object({
+/** One load-balanced name this DNS-LB serves: its zone and its pool (each name has its own pool and choice). */
+const nameSchema = z.object({
+  zone: dnsName,
+  pool: poolSchema,
+  /** Where this name's measurements are written (default "<state>.<first label>.measurements.json"). */
+  measurementsFile: z.string().min(1).optional(),
+}).strict()
+
+const balancerObject = z.object({
   listen: z.array(z.string()).optional(),
   label,
-  /** The load-balanced name, which is this DNS-LB's zone (www.glb.example.test.). */
-  zone: dnsName,
+  /** The load-balanced name, which is this DNS-LB's zone (www.glb.example.test.); or list them in `names`. */
+  zone: dnsName.optional(),
+  /**
+   * Every load-balanced name this DNS-LB serves, each with its own pool, selection, answers and `_explain`
+   * (ttl, probe, select, isp, dnsb are shared). Instead of `zone` + `pool` (the single-name form, still read).
+   */
+  names: z.array(nameSchema).optional(),
   /** TTL of the apex A/AAAA answer. */
   ttl: ttl.default(20),
   /** TTL of SOA/NS/glue records. */
   zoneTtl: ttl.default(300),
-  pool: poolSchema,
+  pool: poolSchema.optional(),
   probe: probeSchema.default(() => probeSchema.parse({})),
   select: selectSchema.default(() => selectSchema.parse({})),
   measurements: measurementsSchema.default(() => measurementsSchema.parse({})),
@@ -126,11 +139,28 @@ export const balancerStateSchema = z.object({
   dnsb: dnsbSchema.optional(),
   discoveryInterval: durationMs.default(60_000),
 }).strict().superRefine((s, ctx) => {
+  if (s.names && (s.zone || s.pool)) ctx.addIssue({code: 'custom', message: 'either "names": [{"zone", "pool"}, ...] or "zone" + "pool", not both', path: ['names']})
+  else if (s.names && s.names.length === 0) ctx.addIssue({code: 'custom', message: 'at least one load-balanced name {"zone", "pool"} (a DNS-LB serving no name has nothing to answer)', path: ['names']})
+  else if (!s.names && !s.zone) ctx.addIssue({code: 'custom', message: 'the load-balanced name this DNS-LB serves (or "names": [{"zone", "pool"}, ...])', path: ['zone']})
+  else if (!s.names && !s.pool) ctx.addIssue({code: 'custom', message: 'a pool: {"servers": [{"address": ...}]} or {"from": {"servers": [...], "name": "P._pool.ZONE"}}', path: ['pool']})
+  const zones = (s.names ?? []).map((n) => n.zone)
+  zones.forEach((z, i) => {
+    if (zones.indexOf(z) !== i) ctx.addIssue({code: 'custom', message: `a name listed once (${z} is listed before)`, path: ['names', i, 'zone']})
+    else if (zones.some((o, j) => j !== i && (z.endsWith('.' + o)))) ctx.addIssue({code: 'custom', message: `a name not inside another listed name (${z})`, path: ['names', i, 'zone']})
+  })
   if (s.dnsb && !s.isp) ctx.addIssue({code: 'custom', message: 'an "isp" block {resolver} (registration needs the discovered egress)', path: ['isp']})
   if (s.probe.interval < 1) ctx.addIssue({code: 'custom', message: 'a probe interval of at least 1 ms', path: ['probe', 'interval']})
 })
 
+/** The names in the single form too: `names` is always set, `zone`/`pool` are the first name's. */
+export const balancerStateSchema = balancerObject.transform((s) => {
+  const names = s.names ?? [{zone: s.zone!, pool: s.pool!}]
+  return {...s, zone: names[0]!.zone, pool: names[0]!.pool, names}
+})
+
 export type BalancerState = z.output<typeof balancerStateSchema>
+/** One load-balanced name of a DNS-LB's state. */
+export type BalancerName = BalancerState['names'][number]
 export type PoolServer = z.output<typeof poolServer>
 export type PoolFromDns = Extract<BalancerState['pool'], {from: unknown}>['from']
 export type DnsbConfig = z.output<typeof dnsbSchema>

@@ -22,10 +22,11 @@ export interface DnsbTarget {
   key: TsigKey
 }
 
-/** What this DNS-LB registers as: its label and the addresses resolvers should ask. */
+/** What this DNS-LB registers as: its label, the addresses resolvers should ask, the names it serves (FQDNs). */
 export interface LbIdentity {
   label: string
   addresses: string[]
+  names?: string[]
 }
 
 /**
