@@ -4,7 +4,7 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {Lab, type IspKind} from '../../src/lab/lab.js'
-import {egressOf, loadTopology, DEFAULT_TOPOLOGY} from '../../src/lab/topology.js'
+import {egressOf, labNames, loadTopology, DEFAULT_TOPOLOGY} from '../../src/lab/topology.js'
 import {glbLauncher, runGlb} from '../helpers/cli.js'
 import {runTool} from '../helpers/run-tool.js'
 import {requires} from '../helpers/env.js'
@@ -79,6 +79,26 @@ export function runScenarios(kind: IspKind): void {
         assert.equal(d.addrs, [topology.servers[k]!], `round ${round}: ISP ${p.isp} should get server ${k + 1}`)
       }
       await sleep(1000)
+    }
+  })
+
+  t(`${kind}: a second name with its own pool: POPs serving it give their nearest server of it; elsewhere a DNS-LB that serves it answers`, async () => {
+    const others = labNames(topology).slice(1)
+    assert.ok(others.length > 0, 'the default lab has a second load-balanced name (api)')
+    for (const other of others) {
+      const host = `${other.name}.${topology.zone}`
+      // What a POP serving the name answers: its nearest server of the name's pool (the lab's matrix: server k).
+      const servedBy = pops.map((p, k) => (other.pops.includes(p.label) ? topology.servers[k]! : null))
+      const fallback = new Set(servedBy.filter((x): x is string => x !== null))
+      for (let round = 0; round < 3; round++) {
+        for (const [k, p] of pops.entries()) {
+          const d = await dig(p.isp, host)
+          assert.is(d.status, 'NOERROR', `${host} from ${p.isp}`)
+          if (servedBy[k]) assert.equal(d.addrs, [servedBy[k]], `round ${round}: ISP ${p.isp} should get ${servedBy[k]} for ${host}`)
+          else assert.ok(d.addrs.length === 1 && fallback.has(d.addrs[0]!), `round ${round}: ISP ${p.isp} (its POP does not serve ${host}) should get the choice of a DNS-LB that does (${[...fallback].join(' or ')}), got ${d.addrs.join(',')}`)
+        }
+        await sleep(1000)
+      }
     }
   })
 
