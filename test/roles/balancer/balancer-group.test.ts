@@ -69,6 +69,30 @@ test('two names, two pools, one process: each name its own answer and _explain; 
   }
 })
 
+test('a follower worker takes each name\'s pool from its leader\'s events, by zone; samples reach every name', async () => {
+  const tmp = tempDir()
+  let group: BalancerGroup | null = null
+  try {
+    const from = (n: string) => ({from: {servers: ['127.0.62.99'], name: `${n}._pool.example.test.`}})
+    const state = lbState({zone: undefined, pool: undefined, names: [{zone: WWW, pool: from('www')}, {zone: API, pool: from('api')}], measurements: {interval: 100_000}})
+    group = await BalancerGroup.create({state, stateFile: join(tmp.dir, 'lb1.json'), listen: ['127.0.62.2:0'], workers: {leader: false}})
+    group.start()
+    group.apply({kind: 'pool', zone: API, servers: [{address: '127.0.62.21', weight: 1, cost: 0}]})
+    group.apply({kind: 'pool', zone: WWW, servers: [{address: '127.0.62.11', weight: 1, cost: 0}, {address: '127.0.62.21', weight: 1, cost: 0}]})
+    const [www, api] = group.members
+    assert.equal(www!.servers.map((x) => x.address), ['127.0.62.11', '127.0.62.21'])
+    assert.equal(api!.servers.map((x) => x.address), ['127.0.62.21'])
+    group.apply({kind: 'egress', addresses: ['127.0.62.53']})
+    for (const m of group.members) assert.ok(m.handler.isHome('127.0.62.53'), 'every name knows the resolver')
+    group.apply({kind: 'sample', address: '127.0.62.21', sample: {ok: true, rttMs: 5, at: Date.now()}})
+    assert.is(www!.health.get('127.0.62.21')?.samples, 1)
+    assert.is(api!.health.get('127.0.62.21')?.samples, 1)
+  } finally {
+    await group?.close()
+    tmp.done()
+  }
+})
+
 test('state: the single-name form loads as names [zone]; both forms at once, no name, a repeated name: one line naming the field', async () => {
   const {parseStateText} = await import('../../../src/state/load-state-file.js')
   const {balancerStateSchema} = await import('../../../src/roles/balancer/balancer-state.js')
