@@ -7,7 +7,7 @@ import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {buildQuery, exchange} from '../../../src/dns/client.js'
 import {RRType} from '../../../src/dns/wire/constants.js'
-import {register} from '../../../src/registration/index.js'
+import {listMappings, register} from '../../../src/registration/index.js'
 import {bState, KEY, nsNames, runDnsB, ZONE, type DnsBLab} from './dns-b-lab.js'
 
 const WWW = 'www.glb.example.test.'
@@ -42,6 +42,9 @@ test('a resolver is referred for each name only to DNS-LBs serving it, with that
     assert.is(api.ns[0], `lb2.${API}`, 'api: the mapped DNS-LB that serves api')
     assert.equal(api.glue[0], `lb2.${API} 127.0.61.2`)
     for (const n of api.ns) assert.ok([`lb2.${API}`, `lb3.${API}`].includes(n), `only api servers: ${api.ns}`)
+    // glb map list shows what each DNS-LB declared.
+    const listing = await listMappings({b: {address: b.address, port: b.port}, zone: ZONE, key: KEY})
+    assert.equal(listing.mappings.filter((m) => m.prefix === `${ISP}/32`).map((m) => [m.lb, m.names]), [['lb1', [WWW]], ['lb2', [API]]])
   } finally {
     await b.close()
   }
