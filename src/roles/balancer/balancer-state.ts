@@ -4,6 +4,7 @@ import {isAbsolute, dirname, join, basename} from 'node:path'
 import {z} from 'zod'
 import {dnsName, durationMs, ipAddress, port, prefix, ttl, tsigKey} from '../../state/fields.js'
 import {PROBE_METHODS} from '../../probe/create-prober.js'
+import {parsePrefix, prefixContains, type Prefix} from '../../mapping/index.js'
 import type {ProbeMethod} from '../../probe/prober.js'
 
 const label = z.string({error: 'a DNS-LB label: one DNS label such as "lb1"'})
@@ -148,6 +149,14 @@ const balancerObject = z.object({
     if (zones.indexOf(z) !== i) ctx.addIssue({code: 'custom', message: `a name listed once (${z} is listed before)`, path: ['names', i, 'zone']})
     else if (zones.some((o, j) => j !== i && (z.endsWith('.' + o)))) ctx.addIssue({code: 'custom', message: `a name not inside another listed name (${z})`, path: ['names', i, 'zone']})
   })
+  // Overlapping isp.prefixes would register the same clients twice under different keys (the longer one wins).
+  const prefixes = (s.isp?.prefixes ?? []).map((p) => parsePrefix(p))
+  const inside = (a: Prefix, b: Prefix) => b.len <= a.len && prefixContains(b, a.addr)
+  for (let j = 1; j < prefixes.length; j++) {
+    const b = prefixes[j]
+    const i = prefixes.findIndex((a, k) => k < j && a && b && (inside(a, b) || inside(b, a)))
+    if (i >= 0) ctx.addIssue({code: 'custom', message: `prefixes that do not overlap (${s.isp!.prefixes[j]} and ${s.isp!.prefixes[i]} overlap)`, path: ['isp', 'prefixes', j]})
+  }
   if (s.dnsb && !s.isp) ctx.addIssue({code: 'custom', message: 'an "isp" block {resolver} (registration needs the discovered egress)', path: ['isp']})
   if (s.probe.interval < 1) ctx.addIssue({code: 'custom', message: 'a probe interval of at least 1 ms', path: ['probe', 'interval']})
 })
