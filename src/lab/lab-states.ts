@@ -88,7 +88,7 @@ export function labStates(t: Topology, ports: LabPorts, key: ReturnType<typeof l
     probe: {method: t.probe.method, port: t.probe.method === 'http' ? ports.http : undefined, interval: t.probe.intervalMs, timeout: t.probe.timeoutMs, source: p.lb},
     select: {count: 1, upThreshold: t.probe.upAfter, downThreshold: t.probe.downAfter, fallback: 'all'},
     measurements: {file: `${p.label}.measurements.json`, interval: 5000},
-    isp: {resolver: p.isp, port: ports.dns, foreignDelayMs: t.foreignDelayMs},
+    isp: {resolver: p.isp, port: ports.dns},
     dnsb: {addresses: t.bs, port: ports.dns, zone: t.lbZone, key, lease: t.ttl.lease, mode: 'referral'},
     discoveryInterval: t.discoveryIntervalMs,
   }))

@@ -115,7 +115,9 @@ export class Lab {
       }
     }
     say('starting DNS-LBs')
-    t.pops.forEach((p, i) => serve(p.label, 'lb', states.lbs[i]!))
+    // Through the lab's wrapper (src/lab/foreign-delay.ts): other POPs' resolvers are foreignDelayMs away.
+    t.pops.forEach((p, i) => this.supervisor.start({name: p.label, command: this.glb[0]!,
+      args: [...this.glb.slice(1), 'lab', 'lb', '--state', write(p.label, states.lbs[i]!), '--foreign-delay', String(t.foreignDelayMs)]}))
     await Promise.all(t.pops.map((p) => this.waitDns(p.lb, `${t.name}.${t.lbZone}`)))
   }
 

@@ -34,6 +34,11 @@ export class BalancerGroup {
     return new BalancerGroup(members, o.state, o.stateFile)
   }
 
+  /** True when `address` is this DNS-LB's own resolver (a discovered egress or an isp prefix). */
+  isHome(address: string): boolean {
+    return this.members[0]!.handler.isHome(address)
+  }
+
   /** The member registering (discovery, leases), for status and tests. */
   get registration(): DnsLoadBalancer['registration'] {
     return this.members[0]!.registration

@@ -27,7 +27,6 @@ export class BalancerHandler implements Handler {
   private homeAddresses: ReadonlySet<string> = new Set()
   private homePrefixes: Prefix[] = []
   /** True while nothing is known of the own resolver: every client is then foreign. */
-  private foreignDelayMs = 0
   private relay: SecondNsRelay | null = null
   private readonly echo = new EcsEcho()
 
@@ -46,10 +45,9 @@ export class BalancerHandler implements Handler {
     this.homeAddresses = new Set(addresses)
   }
 
-  /** The own resolver's configured prefixes (isp.prefixes), and the lab's delay for every other client (0 = none). */
-  setHome(prefixes: readonly string[], foreignDelayMs: number): void {
+  /** The own resolver's configured prefixes (isp.prefixes). */
+  setHome(prefixes: readonly string[]): void {
     this.homePrefixes = prefixes.map((p) => parsePrefix(p)).filter((p): p is Prefix => p !== null)
-    this.foreignDelayMs = foreignDelayMs
   }
 
   /** True when `address` is this DNS-LB's own resolver: a discovered egress, or inside an isp prefix. */
@@ -80,7 +78,7 @@ export class BalancerHandler implements Handler {
       const hit = this.answers.get(q.qtype, q.qname)
       if (hit) {
         this.metrics?.countQuery(qtypeLabel(q.qtype), rcodeName(hit.rcode))
-        if ((this.relay || this.foreignDelayMs) && !this.isHome(req.client.address)) return this.answerForeign(req, w, hit)
+        if (this.relay && !this.isHome(req.client.address)) return this.answerForeign(req, w, hit)
         return w.prepared(hit, q.edns?.ecs ? this.echoScope0(req) : undefined)
       }
     }
@@ -100,32 +98,24 @@ export class BalancerHandler implements Handler {
 
   /**
    * A client other than this DNS-LB's own resolver: at the apex, perhaps a resolver DNS-B refers elsewhere that
-   * tried this DNS-LB as its second NS (second-ns-relay.ts); and in the lab, a client across the simulated distance.
+   * tried this DNS-LB as its second NS (second-ns-relay.ts). (The lab's distance between POPs is added outside,
+   * src/lab/foreign-delay.ts.)
    */
   private answerForeign(req: Request, w: ResponseWriter, hit: PreparedAnswer): void {
     const q = req.query
-    // Another DNS-LB relaying: its own resolver-facing delay already applies, and it must not be relayed again.
-    if (isRelayed(q.edns)) return w.prepared(hit, this.echoScope0(req))
-    const delay = this.foreignDelayMs
+    // Another DNS-LB relaying: it must not be relayed again.
     const relay = this.relay
-    if (!relay || (q.qtype !== RRType.A && q.qtype !== RRType.AAAA) || q.qname !== this.answers.inputs.origin) {
-      if (delay) setTimeout(() => w.prepared(hit, this.echoScope0(req)), delay)
-      else w.prepared(hit, this.echoScope0(req))
-      return
+    if (!relay || isRelayed(q.edns) || (q.qtype !== RRType.A && q.qtype !== RRType.AAAA) || q.qname !== this.answers.inputs.origin) {
+      return w.prepared(hit, this.echoScope0(req))
     }
     const send = (records: RR[] | null) => {
       const ecs = this.echoScope0(req)
       if (records) w.reply({rcode: Rcode.NOERROR, aa: true, answer: records}, ecs ? [ecs] : undefined)
       else w.prepared(hit, ecs)
     }
-    const started = Date.now()
     const r = relay.answer(req.client.address, q.qtype)
-    if (!(r instanceof Promise) && !delay) return send(r)
-    void Promise.resolve(r).then((records) => {
-      const wait = delay - (Date.now() - started)
-      if (wait > 0) setTimeout(() => send(records), wait)
-      else send(records)
-    })
+    if (!(r instanceof Promise)) return send(r)
+    void r.then(send)
   }
 
   // Off the hot path, counting wraps the writer: the rcode is whatever the answer carried.

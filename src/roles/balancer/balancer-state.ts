@@ -130,12 +130,6 @@ const balancerObject = z.object({
     port: port.default(53),
     prefixes: z.array(prefix).default([]),
     whoami: z.number().int().min(1).max(32).default(4),
-    /**
-     * Lab only: answer resolvers other than this DNS-LB's own (discovered) one this many ms later. On loopback every
-     * DNS-LB is equally near every resolver, so resolvers would pick either NS of a referral at random; this models
-     * the distance that makes them prefer the mapped, nearer DNS-LB on a real network. 0 (default) = off.
-     */
-    foreignDelayMs: z.number().int().min(0).max(2000).default(0),
   }).strict().optional(),
   dnsb: dnsbSchema.optional(),
   discoveryInterval: durationMs.default(60_000),

@@ -115,7 +115,7 @@ export class DnsLoadBalancer {
     const answers = new AnswerSet(this.answerInputs(this.selection))
     this.handler = new BalancerHandler(answers, {allows: (a) => this.allow.allows(a), explain: () => this.explain()}, o.metrics?.forRole('lb'))
     this.handler.setRelay(this.secondNsRelay())
-    this.handler.setHome(o.state.isp?.prefixes ?? [], o.state.isp?.foreignDelayMs ?? 0)
+    this.handler.setHome(o.state.isp?.prefixes ?? [])
   }
 
   /** Builds the DNS-LB from its state and its persisted measurements (read here; nothing is sent yet). */
@@ -193,7 +193,7 @@ export class DnsLoadBalancer {
       }
     }
     if (changed((s) => [s.dnsb, s.label, s.zone, s.probe.source])) this.handler.setRelay(this.secondNsRelay())
-    this.handler.setHome(next.isp?.prefixes ?? [], next.isp?.foreignDelayMs ?? 0)
+    this.handler.setHome(next.isp?.prefixes ?? [])
     if (changed((s) => [s.dnsb, s.isp, s.discoveryInterval, s.label]) && this.active && this.o.register !== false) {
       this.track(this.registrar?.stop())
       this.registrar = null
