@@ -20,6 +20,8 @@ const dotted = (a: number) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255
 
 const state = referralStateSchema.parse({
   zone: 'glb.example.test.', ns: [{name: 'b1.glb.example.test.', address: '127.0.64.1'}], names: ['www'],
+  // The bench's client (127.0.0.1) is a listed ECS source: the subnet path is what is measured.
+  ecsFrom: ['127.0.0.0/8'],
   lbs: Array.from({length: LBS}, (_, k) => ({label: `lb${k + 1}`, addrs: [`127.0.70.${k + 1}`]})),
 })
 const store = new RegistrationStore({

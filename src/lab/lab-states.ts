@@ -1,6 +1,6 @@
 // The state file of every role of a lab, derived from its topology: one place says how the roles connect.
 import {randomBytes} from 'node:crypto'
-import type {Topology} from './topology.js'
+import {egressOf, labNames, type Topology} from './topology.js'
 
 /** Ports the lab uses: DNS on `dns` for every role; the content servers' HTTP port for probes. */
 export interface LabPorts {
@@ -31,7 +31,7 @@ export interface LabStates {
 
 /** Builds every role's state for topology `t`. `matrixFile` is where the content servers read their delays. */
 export function labStates(t: Topology, ports: LabPorts, key: ReturnType<typeof labKey>): LabStates {
-  const lbName = `${t.name}.${t.lbZone}`
+  const names = labNames(t)
   const bNames = t.bs.map((addr, i) => ({name: `b${i + 1}.${t.lbZone}`, address: addr}))
   const soa = (mname: string, minimum: number) => ({mname, rname: `hostmaster.${t.zone}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum})
   const root = {
@@ -53,43 +53,48 @@ export function labStates(t: Topology, ports: LabPorts, key: ReturnType<typeof l
       records: [
         {name: '@', type: 'NS', data: `ns1.${t.zone}`},
         {name: 'ns1', type: 'A', data: t.a},
-        {name: t.name, type: 'CNAME', data: lbName},
+        ...names.map((n) => ({name: n.name, type: 'CNAME', data: `${n.name}.${t.lbZone}`})),
         ...bNames.map((b) => ({name: t.lbZone, type: 'NS', data: b.name})),
         ...bNames.map((b) => ({name: b.name, type: 'A', data: b.address})),
       ],
     }],
-    pools: {[t.name]: {name: lbName, servers: t.servers.map((address) => ({address}))}},
+    pools: Object.fromEntries(names.map((n) => [n.name, {name: `${n.name}.${t.lbZone}`, servers: n.servers.map((address) => ({address}))}])),
   }
   const bs = t.bs.map((addr, i) => ({
     listen: [at(addr, ports.dns)],
     zone: t.lbZone,
     ns: bNames,
     ttl: 300,
-    names: [t.name],
+    names: names.map((n) => n.name),
     referralTtl: t.ttl.referral,
     directTtl: t.ttl.answer,
+    // The DNS-LBs' second-NS relay asks with the resolver's address as ECS; nobody else's ECS counts.
+    ecsFrom: t.pops.map((p) => `${p.lb}/32`),
     keys: [key],
     transfer: {keys: [key.name], addresses: ['127.0.0.0/8']},
     mappings: `b${i + 1}.mappings.json`,
-    pools: {server: at(t.a, ports.dns), zone: t.zone, names: [t.name], refreshMs: 2000},
+    pools: {server: at(t.a, ports.dns), zone: t.zone, names: names.map((n) => n.name), refreshMs: 2000},
   }))
   const lbs = t.pops.map((p) => ({
     listen: [at(p.lb, ports.dns)],
     label: p.label,
-    zone: lbName,
+    // Every name this POP serves (www everywhere; api not at POP 3 in the default lab), each with its pool.
+    names: names.filter((n) => n.pops.includes(p.label)).map((n) => ({
+      zone: `${n.name}.${t.lbZone}`,
+      pool: {from: {servers: [t.a], port: ports.dns, name: `${n.name}._pool.${t.zone}`, refresh: 2000}},
+    })),
     ttl: t.ttl.answer,
     zoneTtl: 300,
-    pool: {from: {servers: [t.a], port: ports.dns, name: `${t.name}._pool.${t.zone}`, refresh: 2000}},
     probe: {method: t.probe.method, port: t.probe.method === 'http' ? ports.http : undefined, interval: t.probe.intervalMs, timeout: t.probe.timeoutMs, source: p.lb},
     select: {count: 1, upThreshold: t.probe.upAfter, downThreshold: t.probe.downAfter, fallback: 'all'},
     measurements: {file: `${p.label}.measurements.json`, interval: 5000},
-    isp: {resolver: p.isp, port: ports.dns, foreignDelayMs: t.foreignDelayMs},
+    isp: {resolver: p.isp, port: ports.dns},
     dnsb: {addresses: t.bs, port: ports.dns, zone: t.lbZone, key, lease: t.ttl.lease, mode: 'referral'},
     discoveryInterval: t.discoveryIntervalMs,
   }))
   const isps = t.pops.map((p) => ({
     listen: [at(p.isp, ports.dns)],
-    egress: p.isp,
+    egress: egressOf(p).length > 1 ? egressOf(p) : egressOf(p)[0],
     root: [t.root],
     upstreamPort: ports.dns,
   }))

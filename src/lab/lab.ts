@@ -10,7 +10,7 @@ import type {Hop} from '../resolver/hop.js'
 import {labKey, labPorts, labStates, type LabPorts} from './lab-states.js'
 import {startRealResolver, type RealResolver} from './real-resolvers.js'
 import {Supervisor} from './supervisor.js'
-import type {Topology} from './topology.js'
+import {egressOf, type Topology} from './topology.js'
 
 export type IspKind = 'glb' | 'unbound' | 'bind' | 'external'
 
@@ -116,11 +116,15 @@ export class Lab {
     for (const [i, p] of t.pops.entries()) {
       if (this.isp === 'glb') serve(`isp${i + 1}`, 'isp', states.isps[i]!)
       else if (this.isp === 'unbound' || this.isp === 'bind') {
-        this.realResolvers.push(await startRealResolver(this.isp, {listen: p.isp, egress: p.isp, zone: t.zone, root: t.root, runDir: join(this.runDir, `isp${i + 1}-${this.isp}`)}))
+        // BIND has one query-source: the first egress only; unbound sends from every outgoing-interface.
+        const egress = this.isp === 'bind' ? egressOf(p)[0]! : egressOf(p)
+        this.realResolvers.push(await startRealResolver(this.isp, {listen: p.isp, egress, zone: t.zone, root: t.root, runDir: join(this.runDir, `isp${i + 1}-${this.isp}`)}))
       }
     }
     say('starting DNS-LBs')
-    t.pops.forEach((p, i) => serve(p.label, 'lb', states.lbs[i]!))
+    // Through the lab's wrapper (src/lab/foreign-delay.ts): other POPs' resolvers are foreignDelayMs away.
+    t.pops.forEach((p, i) => this.supervisor.start({name: p.label, command: this.glb[0]!,
+      args: [...this.glb.slice(1), 'lab', 'lb', '--state', write(p.label, states.lbs[i]!), '--foreign-delay', String(t.foreignDelayMs)]}))
     await Promise.all(t.pops.map((p) => this.waitDns(p.lb, `${t.name}.${t.lbZone}`)))
   }
 

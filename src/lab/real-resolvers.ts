@@ -17,8 +17,8 @@ export type RealResolverKind = 'unbound' | 'bind'
 export interface RealResolverOptions {
   /** Address clients ask (an IPv4 address in 127.0.0.0/8). */
   listen: string
-  /** Source address of every upstream query (what DNS-B sees as the asker). */
-  egress: string
+  /** Source address of every upstream query (what DNS-B sees as the asker); unbound takes several (a farm). */
+  egress: string | string[]
   /** Port of the resolver's own listener; upstream servers learned from referrals are always asked on 53. */
   port?: number
   /** The lab zone, e.g. `example.test`: validation is off below it, and a stub zone (if any) is for it. */
@@ -38,7 +38,7 @@ export interface RealResolver {
   /** Pid of the running process (changes after flushCache). */
   readonly pid: number
   listen: string
-  egress: string
+  egress: string | string[]
   port: number
   runDir: string
   /** SIGTERM, then SIGKILL after a bound; waits for exit, removes loopback addresses it added. */
@@ -68,6 +68,7 @@ const UNBOUND_DEFAULT_ZONES = ['test.', 'invalid.', 'localhost.', 'onion.', 'hom
 export async function startRealResolver(kind: RealResolverKind, opts: RealResolverOptions): Promise<RealResolver> {
   const port = opts.port ?? 53
   checkOptions(kind, opts, port)
+  const egressList = Array.isArray(opts.egress) ? opts.egress : [opts.egress]
   const binary = findBinary(kind)
   const zone = opts.zone.toLowerCase().replace(/\.?$/, '.')
   const stubs = (opts.auth ?? []).map(parseServer)
@@ -83,7 +84,7 @@ export async function startRealResolver(kind: RealResolverKind, opts: RealResolv
   writeFileSync(join(runDir, 'root.hints'), rootHints.replaceAll('@ROOT@', root))
   const fill = (t: string) =>
     t.replaceAll('@RUN@', runDir).replaceAll('@LISTEN@', opts.listen).replaceAll('@PORT@', String(port))
-      .replaceAll('@OUT@', opts.egress).replaceAll('@ZONE@', zone)
+      .replaceAll('@OUT@', egressList[0]!).replaceAll('@ZONE@', zone)
   let confPath: string
   let args: string[]
   if (kind === 'unbound') {
@@ -95,8 +96,10 @@ export async function startRealResolver(kind: RealResolverKind, opts: RealResolv
       : '    # no /usr/share/dns/root.key (package dns-root-data): validation is off'
     const stub = stubs.length === 0 ? '' : unboundStubZone.replace('@STUB_ADDRS@',
       stubs.map((s) => `    stub-addr: ${s.port === 53 ? s.addr : `${s.addr}@${s.port}`}`).join('\n'))
+    // One outgoing-interface line per egress: unbound picks one at random per upstream query (a farm).
+    const outs = egressList.slice(1).map((a) => `\n    outgoing-interface: ${a}`).join('')
     const text = fill(unboundConf.replace('@LOCAL_ZONES@', localZones).replace('@TRUST_ANCHOR@', anchor)
-      .replace('@STUB@', stub))
+      .replace('@STUB@', stub)).replace(/^( *outgoing-interface: \S+.*)$/m, (line) => line + outs)
     confPath = join(runDir, 'unbound.conf')
     writeFileSync(confPath, text)
     args = ['-d', '-c', confPath]
@@ -111,7 +114,7 @@ export async function startRealResolver(kind: RealResolverKind, opts: RealResolv
   // named listens only on addresses present on an interface (unbound binds whatever it is told).
   const added: string[] = []
   if (kind === 'bind') {
-    for (const a of new Set([opts.listen, opts.egress])) if (holdLoopbackAddress(a)) added.push(a)
+    for (const a of new Set([opts.listen, ...egressList])) if (holdLoopbackAddress(a)) added.push(a)
   }
 
   let log = ''
@@ -194,7 +197,9 @@ export async function startRealResolver(kind: RealResolverKind, opts: RealResolv
 function checkOptions(kind: RealResolverKind, opts: RealResolverOptions, port: number): void {
   // Loopback only: a lab resolver must never send a packet off the machine.
   const loopback = (a: string) => isIPv4(a) && a.startsWith('127.')
-  for (const [field, value] of [['listen', opts.listen], ['egress', opts.egress], ['root', opts.root]] as const) {
+  const egress = Array.isArray(opts.egress) ? opts.egress : [opts.egress]
+  if (kind === 'bind' && egress.length !== 1) throw new Error(`bind: egress ${egress.join(', ')}: BIND sends from one query-source address; give one`)
+  for (const [field, value] of [['listen', opts.listen], ...egress.map((e) => ['egress', e] as const), ['root', opts.root]] as const) {
     if (value !== undefined && !loopback(value)) {
       throw new Error(`${kind}: ${field} ${value} is not an IPv4 address in 127.0.0.0/8 (the lab is loopback only)`)
     }

@@ -12,6 +12,15 @@ export const topologySchema = z.object({
   lbZone: dnsName.default('glb.example.test.'),
   /** The load-balanced name's first label: NAME.zone is a CNAME to NAME.lbZone, which the DNS-LBs serve. */
   name: z.string().regex(/^[a-z0-9-]{1,63}$/).default('www'),
+  /**
+   * More load-balanced names, each with its own pool (`servers`, default all) and the POPs whose DNS-LB serves it
+   * (`pops`: labels, default all). `name` is always served by every POP.
+   */
+  moreNames: z.array(z.object({
+    name: z.string().regex(/^[a-z0-9-]{1,63}$/),
+    servers: z.array(loopback).min(1).optional(),
+    pops: z.array(z.string()).min(1).optional(),
+  }).strict()).default([]),
   root: loopback.default('127.0.0.9'),
   a: loopback.default('127.0.0.10'),
   bs: z.array(loopback).min(1).default(['127.0.0.20', '127.0.0.21']),
@@ -19,6 +28,11 @@ export const topologySchema = z.object({
     label: z.string().regex(/^[a-z0-9-]{1,63}$/),
     lb: loopback,
     isp: loopback,
+    /**
+     * The ISP resolver's egress addresses (a farm; default [isp]). glb's resolver and unbound send from each in
+     * turn (unbound: one outgoing-interface line each); BIND from the first only (one query-source).
+     */
+    egress: z.array(loopback).min(1).optional(),
   })).min(1),
   servers: z.array(loopback).min(1),
   /** Latency matrix file (relative to the topology file) or inline matrix. */
@@ -50,6 +64,17 @@ export const topologySchema = z.object({
 })
 
 export type Topology = z.output<typeof topologySchema>
+
+/** Every load-balanced name of the lab (first label), its pool and the POP labels serving it. */
+export function labNames(t: Topology): {name: string; servers: string[]; pops: string[]}[] {
+  const all = t.pops.map((p) => p.label)
+  return [{name: t.name, servers: t.servers, pops: all}, ...t.moreNames.map((n) => ({name: n.name, servers: n.servers ?? t.servers, pops: n.pops ?? all}))]
+}
+
+/** A POP's ISP egress addresses: `egress`, else the resolver's own address. */
+export function egressOf(p: Topology['pops'][number]): string[] {
+  return p.egress ?? [p.isp]
+}
 
 /** The default topology's file, shipped with the package. */
 export const DEFAULT_TOPOLOGY = new URL('../../fixtures/lab.json', import.meta.url).pathname

@@ -35,13 +35,17 @@ export async function discoverEgress(o: DiscoverEgressOptions): Promise<string> 
     throw err
   }
   if (r.message.rcode !== 0) {
-    throw new RegistrationError('reply', `${where} answered ${rcodeName(r.message.rcode)} for ${qname}; does it reach the DNS-B of ${zone}?`)
+    throw new RegistrationError('reply', `${where} answered ${rcodeName(r.message.rcode)} for <nonce>.whoami.${zone}; does it reach the DNS-B of ${zone}?`)
   }
+  let other: string | null = null
   for (const rr of r.message.answers) {
     if (rr.type !== RRType.TXT || rr.name !== qname || !Array.isArray(rr.data)) continue
     const text = rr.data[0] ?? ''
     const address = isIP(text) ? normalizeAddress(text) : null
     if (address) return address
+    other ??= text
   }
-  throw new RegistrationError('reply', `${where} gave no address for ${qname} TXT`)
+  // The same words every time (no nonce): a caller retrying logs a lasting problem once.
+  const seen = other === null ? 'no TXT' : `TXT ${JSON.stringify(other.length > 64 ? other.slice(0, 64) + '...' : other)}, not an address`
+  throw new RegistrationError('reply', `${where} gave no address for <nonce>.whoami.${zone} TXT (${seen})`)
 }

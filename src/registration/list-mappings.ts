@@ -13,6 +13,8 @@ export interface MappingRow {
   prefix: string
   lb: string
   addrs: string[]
+  /** The names the DNS-LB declared it serves; absent: it declared none (every name). */
+  names?: string[]
   ttl: number
 }
 
@@ -22,7 +24,7 @@ export interface MappingListing {
   zone: string
   serial: number
   mappings: MappingRow[]
-  lbs: {label: string; addrs: string[]; ttl: number}[]
+  lbs: {label: string; addrs: string[]; names?: string[]; ttl: number}[]
   measurements: {label: string; ttl: number; servers: Measurement[]}[]
 }
 
@@ -39,7 +41,7 @@ export async function listMappings(o: ListMappingsOptions): Promise<MappingListi
   const zone = canonicalName(o.zone)
   const server = typeof o.b === 'string' ? parseDnsTarget(o.b) : o.b
   const records = await transferZone({server, zone, key: keyFrom(o.key), timeoutMs: o.timeoutMs, source: o.source})
-  const lbs = new Map<string, {label: string; addrs: string[]; ttl: number}>()
+  const lbs = new Map<string, {label: string; addrs: string[]; names?: string[]; ttl: number}>()
   const maps: {prefix: string; label: string; ttl: number}[] = []
   const measurements: MappingListing['measurements'] = []
   let serial = 0
@@ -54,12 +56,19 @@ export async function listMappings(o: ListMappingsOptions): Promise<MappingListi
       const lb = lbs.get(kind.label) ?? {label: kind.label, addrs: [], ttl: r.ttl}
       lb.addrs.push(r.data as string)
       lbs.set(kind.label, lb)
+    } else if (kind.kind === 'lb' && r.type === RRType.TXT) {
+      const lb = lbs.get(kind.label) ?? {label: kind.label, addrs: [], ttl: r.ttl}
+      lb.names = [...(r.data as string[])]
+      lbs.set(kind.label, lb)
     } else if (kind.kind === 'measurements' && r.type === RRType.TXT) {
       const servers = (r.data as string[]).map(parseMeasurement).filter((m): m is Measurement => m !== null)
       measurements.push({label: kind.label, ttl: r.ttl, servers})
     }
   }
-  const mappings = maps.map((m) => ({prefix: m.prefix, lb: m.label, addrs: lbs.get(m.label)?.addrs ?? [], ttl: m.ttl}))
+  const mappings = maps.map((m) => {
+    const lb = lbs.get(m.label)
+    return {prefix: m.prefix, lb: m.label, addrs: lb?.addrs ?? [], ...(lb?.names ? {names: lb.names} : {}), ttl: m.ttl}
+  })
   mappings.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : a.lb < b.lb ? -1 : a.lb > b.lb ? 1 : 0))
   const where = server.address.includes(':') ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`
   return {server: where, zone, serial, mappings, lbs: [...lbs.values()], measurements}

@@ -39,8 +39,11 @@ export interface DnsBOutcome {
 }
 
 export interface RegisterOptions extends DnsBOptions {
-  /** The DNS-LB: its label (lb1) and addresses (the glue DNS-B gives resolvers). */
-  lb: {label: string; addrs: readonly string[]}
+  /**
+   * The DNS-LB: its label (lb1), addresses (the glue DNS-B gives resolvers) and the load-balanced names it serves
+   * (FQDNs; `<label>.lbs` TXT, one string each). Without `names` it declares none: DNS-B refers it for every name.
+   */
+  lb: {label: string; addrs: readonly string[]; names?: readonly string[]}
   /** The resolver: an address (a /32 or /128 mapping) or a prefix "ADDR/LEN". */
   isp: string | Prefix
   /** Lease in seconds: the mapping lapses unless renewed within it. */
@@ -63,6 +66,7 @@ export async function register(o: RegisterOptions): Promise<DnsBOutcome[]> {
     deleteRRset(lbName, RRType.A),
     deleteRRset(lbName, RRType.AAAA),
     ...addrs.map((a) => addRecord(lbName, ttl, isIP(a) === 6 ? RRType.AAAA : RRType.A, a)),
+    ...(o.lb.names ? [deleteRRset(lbName, RRType.TXT), addRecord(lbName, ttl, RRType.TXT, checkNames(o.lb.names, zone))] : []),
     addRecord(mapOwner(prefix, zone), ttl, RRType.PTR, lbName),
   ]
   return sendAll(targets, zone, updates, key, o)
@@ -154,6 +158,13 @@ function checkAddrs(addrs: readonly string[]): string[] {
   if (!addrs.length) throw new RegistrationError('input', 'give the DNS-LB at least one address (it is the glue of the referral)')
   for (const a of addrs) if (!isIP(a)) throw new RegistrationError('input', `DNS-LB address "${a}" is not an IP address`)
   return [...new Set(addrs)]
+}
+
+/** Names as FQDNs: "www" is relative to the DNS-B zone, "www.glb.example.test." is absolute. */
+function checkNames(names: readonly string[], zone: string): string[] {
+  const out = [...new Set(names.map((n) => (n === '' || n.endsWith('.') ? canonicalName(n) : canonicalName(`${n}.${zone}`))))]
+  if (out.length === 0 || out.includes('.')) throw new RegistrationError('input', 'give the DNS-LB at least one load-balanced name it serves (or no names at all: every name)')
+  return out
 }
 
 function checkIsp(isp: string | Prefix): Prefix {

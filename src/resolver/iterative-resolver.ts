@@ -21,6 +21,11 @@ export interface ResolverOptions {
   port?: number
   /** Local address every query is sent from (what DNS-B sees as the resolver). */
   source?: string
+  /**
+   * Several local addresses, one family, taken in turn per query (a resolver farm's egress; DNS-B sees each).
+   * Overrides `source` for sending; `source` (default the first of these) still sets the family.
+   */
+  sources?: string[]
   /** RFC 9156 qname minimisation (default on). */
   qnameMinimisation?: boolean
   /** Type of the minimised queries: A like unbound and PowerDNS (default), or NS like BIND and Knot. */
@@ -109,7 +114,7 @@ const FAMILY_UNREACHABLE = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPOR
  * replies; bounds queries, depth and time.
  */
 export class IterativeResolver {
-  readonly options: Required<Omit<ResolverOptions, 'source' | 'cache' | 'infra' | 'onHop' | 'ecs'>> & Pick<ResolverOptions, 'source' | 'cache' | 'onHop' | 'ecs'>
+  readonly options: Required<Omit<ResolverOptions, 'source' | 'sources' | 'cache' | 'infra' | 'onHop' | 'ecs'>> & Pick<ResolverOptions, 'source' | 'sources' | 'cache' | 'onHop' | 'ecs'>
   /** Server selection state, kept across resolutions. */
   readonly infra: InfraCache
   /**
@@ -117,6 +122,8 @@ export class IterativeResolver {
    * query that fails locally, then skipped, so a host without IPv6 pays once, not once per IPv6 server.
    */
   private readonly unreachable = new Set<4 | 6>()
+  /** The next of options.sources to send from. */
+  private nextSource = 0
 
   constructor(o: ResolverOptions) {
     if (o.startServers.length === 0) throw new Error('the resolver needs at least one start server')
@@ -126,6 +133,7 @@ export class IterativeResolver {
       timeLimitMs: 10_000, maxQueries: 64, maxCnameChain: 8, maxDepth: 3, nsid: true, ...rest,
     }
     this.options.startZone = canonicalName(this.options.startZone)
+    if (this.options.sources?.length && !this.options.source) this.options.source = this.options.sources[0]
     this.options.minQueryTimeoutMs = Math.min(this.options.minQueryTimeoutMs, this.options.queryTimeoutMs)
     this.infra = infra ?? new InfraCache()
   }
@@ -363,7 +371,9 @@ export class IterativeResolver {
     }
     let res
     try {
-      res = await exchange(q.address, query, {port: this.options.port, source: this.options.source, timeoutMs, tcpFallback: true})
+      const sources = this.options.sources
+      const source = sources?.length ? sources[this.nextSource++ % sources.length] : this.options.source
+      res = await exchange(q.address, query, {port: this.options.port, source, timeoutMs, tcpFallback: true})
     } catch (err) {
       if (!(err instanceof ExchangeError)) throw err
       hop.kind = err.kind === 'timeout' ? 'timeout' : 'error'

@@ -43,6 +43,6 @@ export function renderStatus(s: RoleStatus): string {
       return `DNS-A: ${s.zones.map((z) => `${z.origin} (${z.records} records)`).join(', ')}` +
         (s.pools.length ? `; pools ${s.pools.map((p) => `${p.name} (${p.servers} servers)`).join(', ')}` : '')
     case 'dns-isp':
-      return `DNS-ISP: egress ${s.egress}, start servers ${s.root.join(', ')} port ${s.upstreamPort}, clients ${s.allow.join(', ')}`
+      return `DNS-ISP: egress ${[s.egress].flat().join(', ')}, start servers ${s.root.join(', ')} port ${s.upstreamPort}, clients ${s.allow.join(', ')}`
   }
 }

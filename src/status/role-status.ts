@@ -72,7 +72,7 @@ export interface AuthorityStatus {
 export interface RecursiveStatus {
   role: 'dns-isp'
   stateFile: string
-  egress: string
+  egress: string | string[]
   root: string[]
   upstreamPort: number
   allow: string[]

@@ -2,7 +2,8 @@
 import {Flags, GlbCommand, GlbError} from '../../cli/base-command.js'
 import {serveFlags} from '../../cli/serve-flags.js'
 import {formatListen, parseListen} from '../../dns/listen-address.js'
-import type {DnsLoadBalancer, LeaderEvent} from '../../roles/balancer/dns-load-balancer.js'
+import type {BalancerGroup} from '../../roles/balancer/balancer-group.js'
+import type {LeaderEvent} from '../../roles/balancer/dns-load-balancer.js'
 
 export default class ServeLb extends GlbCommand {
   static override summary = 'Run a DNS-LB: answers the load-balanced name with the content server(s) it measures as best.'
@@ -34,7 +35,7 @@ export default class ServeLb extends GlbCommand {
     }
     const {runRole, describeListen} = await import('../../roles/run-role.js')
     const {balancerStateSchema} = await import('../../roles/balancer/balancer-state.js')
-    const {DnsLoadBalancer: Balancer} = await import('../../roles/balancer/dns-load-balancer.js')
+    const {BalancerGroup: Balancer} = await import('../../roles/balancer/balancer-group.js')
     const {registrationClient} = await import('../../roles/balancer/registration-client.js')
     const {RoleTelemetry} = await import('../../observe/role-telemetry.js')
     const telemetry = new RoleTelemetry('dns-lb', 'lb', rank && flags.metrics ? workerPort(flags.metrics, rank) : flags.metrics)
@@ -48,7 +49,7 @@ export default class ServeLb extends GlbCommand {
       if (level !== 'info') telemetry.failed(message) // pool, discovery, registration, probe problems: glb status shows the last
     }
     let nsid = 'glb dns-lb'
-    let lb: DnsLoadBalancer | undefined
+    let lb: BalancerGroup | undefined
     try {
       // The NSID names the label, which is in the state: read it once before runRole loads it again.
       const {loadStateFile} = await import('../../state/load-state-file.js')
@@ -81,8 +82,8 @@ export default class ServeLb extends GlbCommand {
           lb?.start()
           telemetry.serve({name: first.label})
           const of = rank ? ` (worker ${rank} of ${flags.workers})` : ''
-          if (json) process.stdout.write(JSON.stringify({role: 'dns-lb', label: first.label, zone: first.zone, listening: server.addresses, ...(rank ? {worker: rank, pid: process.pid} : {})}) + '\n')
-          else this.note(`glb serve lb: ${first.label} for ${first.zone} listening on ${describeListen(server)}${of}`)
+          if (json) process.stdout.write(JSON.stringify({role: 'dns-lb', label: first.label, zone: first.zone, names: first.names.map((n) => n.zone), listening: server.addresses, ...(rank ? {worker: rank, pid: process.pid} : {})}) + '\n')
+          else this.note(`glb serve lb: ${first.label} for ${first.names.map((n) => n.zone).join(', ')} listening on ${describeListen(server)}${of}`)
           cluster?.tellPrimary({glb: 'listening'})
         },
         onReload: (ok, message) => telemetry.reloaded(ok, message, {file: flags.state}),

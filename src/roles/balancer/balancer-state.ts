@@ -4,6 +4,7 @@ import {isAbsolute, dirname, join, basename} from 'node:path'
 import {z} from 'zod'
 import {dnsName, durationMs, ipAddress, port, prefix, ttl, tsigKey} from '../../state/fields.js'
 import {PROBE_METHODS} from '../../probe/create-prober.js'
+import {parsePrefix, prefixContains, type Prefix} from '../../mapping/index.js'
 import type {ProbeMethod} from '../../probe/prober.js'
 
 const label = z.string({error: 'a DNS-LB label: one DNS label such as "lb1"'})
@@ -91,40 +92,78 @@ const dnsbSchema = z.object({
   mode: z.enum(['referral', 'direct']).default('referral'),
 }).strict()
 
-export const balancerStateSchema = z.object({
+/** One load-balanced name this DNS-LB serves: its zone and its pool (each name has its own pool and choice). */
+const nameSchema = z.object({
+  zone: dnsName,
+  pool: poolSchema,
+  /** Where this name's measurements are written (default "<state>.<first label>.measurements.json"). */
+  measurementsFile: z.string().min(1).optional(),
+}).strict()
+
+const balancerObject = z.object({
   listen: z.array(z.string()).optional(),
   label,
-  /** The load-balanced name, which is this DNS-LB's zone (www.glb.example.test.). */
-  zone: dnsName,
+  /** The load-balanced name, which is this DNS-LB's zone (www.glb.example.test.); or list them in `names`. */
+  zone: dnsName.optional(),
+  /**
+   * Every load-balanced name this DNS-LB serves, each with its own pool, selection, answers and `_explain`
+   * (ttl, probe, select, isp, dnsb are shared). Instead of `zone` + `pool` (the single-name form, still read).
+   */
+  names: z.array(nameSchema).optional(),
   /** TTL of the apex A/AAAA answer. */
   ttl: ttl.default(20),
   /** TTL of SOA/NS/glue records. */
   zoneTtl: ttl.default(300),
-  pool: poolSchema,
+  pool: poolSchema.optional(),
   probe: probeSchema.default(() => probeSchema.parse({})),
   select: selectSchema.default(() => selectSchema.parse({})),
   measurements: measurementsSchema.default(() => measurementsSchema.parse({})),
   explain: z.object({allow: z.array(prefix).default(['127.0.0.0/8', '::1/128'])}).strict()
     .default(() => ({allow: ['127.0.0.0/8', '::1/128']})),
-  /** The ISP resolver this DNS-LB discovers the egress of. */
+  /**
+   * This DNS-LB's ISP resolver: a set of egress addresses. `resolver` is asked for whoami (`whoami` queries per
+   * round; a farm answers each from one of its egresses); every egress seen is registered, and `prefixes` (the
+   * farm's known ranges) are registered as they are.
+   */
   isp: z.object({
     resolver: ipAddress,
     port: port.default(53),
-    /**
-     * Lab only: answer resolvers other than this DNS-LB's own (discovered) one this many ms later. On loopback every
-     * DNS-LB is equally near every resolver, so resolvers would pick either NS of a referral at random; this models
-     * the distance that makes them prefer the mapped, nearer DNS-LB on a real network. 0 (default) = off.
-     */
-    foreignDelayMs: z.number().int().min(0).max(2000).default(0),
+    prefixes: z.array(prefix).default([]),
+    whoami: z.number().int().min(1).max(32).default(4),
   }).strict().optional(),
   dnsb: dnsbSchema.optional(),
   discoveryInterval: durationMs.default(60_000),
 }).strict().superRefine((s, ctx) => {
+  if (s.names && (s.zone || s.pool)) ctx.addIssue({code: 'custom', message: 'either "names": [{"zone", "pool"}, ...] or "zone" + "pool", not both', path: ['names']})
+  else if (s.names && s.names.length === 0) ctx.addIssue({code: 'custom', message: 'at least one load-balanced name {"zone", "pool"} (a DNS-LB serving no name has nothing to answer)', path: ['names']})
+  else if (!s.names && !s.zone) ctx.addIssue({code: 'custom', message: 'the load-balanced name this DNS-LB serves (or "names": [{"zone", "pool"}, ...])', path: ['zone']})
+  else if (!s.names && !s.pool) ctx.addIssue({code: 'custom', message: 'a pool: {"servers": [{"address": ...}]} or {"from": {"servers": [...], "name": "P._pool.ZONE"}}', path: ['pool']})
+  const zones = (s.names ?? []).map((n) => n.zone)
+  zones.forEach((z, i) => {
+    if (zones.indexOf(z) !== i) ctx.addIssue({code: 'custom', message: `a name listed once (${z} is listed before)`, path: ['names', i, 'zone']})
+    else if (zones.some((o, j) => j !== i && (z.endsWith('.' + o)))) ctx.addIssue({code: 'custom', message: `a name not inside another listed name (${z})`, path: ['names', i, 'zone']})
+  })
+  // Overlapping isp.prefixes would register the same clients twice under different keys (the longer one wins).
+  const prefixes = (s.isp?.prefixes ?? []).map((p) => parsePrefix(p))
+  const inside = (a: Prefix, b: Prefix) => b.len <= a.len && prefixContains(b, a.addr)
+  for (let j = 1; j < prefixes.length; j++) {
+    const b = prefixes[j]
+    const i = prefixes.findIndex((a, k) => k < j && a && b && (inside(a, b) || inside(b, a)))
+    if (i >= 0) ctx.addIssue({code: 'custom', message: `prefixes that do not overlap (${s.isp!.prefixes[j]} and ${s.isp!.prefixes[i]} overlap)`, path: ['isp', 'prefixes', j]})
+  }
   if (s.dnsb && !s.isp) ctx.addIssue({code: 'custom', message: 'an "isp" block {resolver} (registration needs the discovered egress)', path: ['isp']})
   if (s.probe.interval < 1) ctx.addIssue({code: 'custom', message: 'a probe interval of at least 1 ms', path: ['probe', 'interval']})
 })
 
+/** The names in the single form too: `names` is always set, `zone`/`pool` are the first name's. */
+export const balancerStateSchema = balancerObject.transform((s) => {
+  const names = s.names ?? [{zone: s.zone!, pool: s.pool!}]
+  return {...s, zone: names[0]!.zone, pool: names[0]!.pool, names}
+})
+
 export type BalancerState = z.output<typeof balancerStateSchema>
+/** One load-balanced name of a DNS-LB's state. */
+export type BalancerName = BalancerState['names'][number]
 export type PoolServer = z.output<typeof poolServer>
 export type PoolFromDns = Extract<BalancerState['pool'], {from: unknown}>['from']
 export type DnsbConfig = z.output<typeof dnsbSchema>

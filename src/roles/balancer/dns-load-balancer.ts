@@ -47,13 +47,21 @@ export interface BalancerOptions {
    * leader's events, so every worker holds the same measurements and gives the same answers.
    */
   workers?: {leader: true; publish(event: LeaderEvent, replayKey?: string): void} | {leader: false}
+  /**
+   * Several names in one process (balancer-group.ts): only one member discovers and registers (`register`
+   * false for the others), declaring every name served (`servedNames`; default this member's zone), and tells
+   * the group each egress set (`onEgress`) so every member knows its own resolver.
+   */
+  register?: boolean
+  servedNames?: string[]
+  onEgress?: (egresses: readonly string[]) => void
 }
 
 /** What a leader worker publishes to its followers. */
 export type LeaderEvent =
   | {kind: 'sample'; address: string; sample: Sample}
-  | {kind: 'pool'; servers: PoolServer[]}
-  | {kind: 'egress'; address: string}
+  | {kind: 'pool'; servers: PoolServer[]; zone?: string}
+  | {kind: 'egress'; addresses: string[]}
 
 /** Counters for tests, metrics and status output. */
 export interface BalancerStats {
@@ -107,6 +115,7 @@ export class DnsLoadBalancer {
     const answers = new AnswerSet(this.answerInputs(this.selection))
     this.handler = new BalancerHandler(answers, {allows: (a) => this.allow.allows(a), explain: () => this.explain()}, o.metrics?.forRole('lb'))
     this.handler.setRelay(this.secondNsRelay())
+    this.handler.setHome(o.state.isp?.prefixes ?? [])
   }
 
   /** Builds the DNS-LB from its state and its persisted measurements (read here; nothing is sent yet). */
@@ -130,7 +139,7 @@ export class DnsLoadBalancer {
     }
     this.startProbing()
     this.startPoolWatcher()
-    this.startRegistrar()
+    if (this.o.register !== false) this.startRegistrar()
     this.armPersist()
   }
 
@@ -156,9 +165,10 @@ export class DnsLoadBalancer {
     if (event.kind === 'sample') {
       if (this.pool.some((s) => s.address === event.address)) this.onSample(this.target(event.address), event.sample)
     } else if (event.kind === 'pool') {
-      this.setPool(event.servers)
+      // Several names: each member takes its own name's pool.
+      if (event.zone === undefined || event.zone === this.state.zone) this.setPool(event.servers)
     } else {
-      this.handler.setHome(event.address, this.state.isp?.foreignDelayMs ?? 0)
+      this.handler.setHomeAddresses(event.addresses)
     }
   }
 
@@ -183,7 +193,8 @@ export class DnsLoadBalancer {
       }
     }
     if (changed((s) => [s.dnsb, s.label, s.zone, s.probe.source])) this.handler.setRelay(this.secondNsRelay())
-    if (changed((s) => [s.dnsb, s.isp, s.discoveryInterval, s.label]) && this.active) {
+    this.handler.setHome(next.isp?.prefixes ?? [])
+    if (changed((s) => [s.dnsb, s.isp, s.discoveryInterval, s.label]) && this.active && this.o.register !== false) {
       this.track(this.registrar?.stop())
       this.registrar = null
       this.startRegistrar()
@@ -328,7 +339,7 @@ export class DnsLoadBalancer {
 
   private setPool(servers: PoolServer[]): void {
     const w = this.o.workers
-    if (w?.leader) w.publish({kind: 'pool', servers}, 'pool')
+    if (w?.leader) w.publish({kind: 'pool', servers, zone: this.state.zone}, `pool ${this.state.zone}`)
     const before = new Set(this.pool.map((s) => s.address))
     const after = new Set(servers.map((s) => s.address))
     this.pool = servers
@@ -445,7 +456,7 @@ export class DnsLoadBalancer {
       client,
       isp: s.isp,
       dnsbs: s.dnsb.addresses.map((server) => ({server, port: s.dnsb!.port, zone: s.dnsb!.zone, key})),
-      lb: {label: s.label, addresses: [...own.A, ...own.AAAA]},
+      lb: {label: s.label, addresses: [...own.A, ...own.AAAA], names: this.o.servedNames ?? [s.zone]},
       lease: s.dnsb.lease,
       mode: s.dnsb.mode,
       discoveryIntervalMs: s.discoveryInterval,
@@ -454,10 +465,12 @@ export class DnsLoadBalancer {
       pushIntervalMs: Math.min(s.measurements.interval, (s.dnsb.lease * 1000) / 2),
       problems: this.problems,
       log: (m) => this.log('info', m),
-      onEgress: (egress) => {
-        this.handler.setHome(egress, s.isp!.foreignDelayMs)
+      whoamiPerRound: s.isp.whoami,
+      onEgress: (egresses) => {
+        this.handler.setHomeAddresses(egresses)
+        this.o.onEgress?.(egresses)
         const w = this.o.workers
-        if (w?.leader) w.publish({kind: 'egress', address: egress}, 'egress')
+        if (w?.leader) w.publish({kind: 'egress', addresses: [...egresses]}, 'egress')
       },
       count: (operation, ok) => this.o.metrics?.registrations.inc({result: ok ? 'ok' : 'error', reason: operation}),
     })

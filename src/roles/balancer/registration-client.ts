@@ -11,7 +11,7 @@ export function registrationClient(): RegistrationClient {
   return {
     discoverEgress: (o) => discoverEgress({resolver: o.resolver, port: o.port, zone: o.zone, source: o.source, timeoutMs: o.timeoutMs}),
     async register(o) {
-      one(await register({bs: [{address: o.server, port: o.port}], zone: o.zone, key: o.key, timeoutMs: o.timeoutMs, source: o.source, lb: {label: o.lb.label, addrs: o.lb.addresses}, isp: o.prefix, ttl: o.lease}))
+      one(await register({bs: [{address: o.server, port: o.port}], zone: o.zone, key: o.key, timeoutMs: o.timeoutMs, source: o.source, lb: {label: o.lb.label, addrs: o.lb.addresses, names: o.lb.names}, isp: o.prefix, ttl: o.lease}))
     },
     async deregister(o) {
       one(await deregister({bs: [{address: o.server, port: o.port}], zone: o.zone, key: o.key, timeoutMs: o.timeoutMs, source: o.source, lb: {label: o.lb.label}, isp: o.prefix}))

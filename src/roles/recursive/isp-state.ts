@@ -4,8 +4,11 @@ import {durationMs, ipAddress, port, prefix, ttl} from '../../state/fields.js'
 
 export const ispStateSchema = z.object({
   listen: z.array(z.string()).optional(),
-  /** Source address of every upstream query: what DNS-B sees and maps to a DNS-LB. */
-  egress: ipAddress,
+  /**
+   * Source address of every upstream query: what DNS-B sees and maps to a DNS-LB. Several (one family) are taken in
+   * turn per query, as a resolver farm sends from several; each DNS-LB behind it registers every one it sees.
+   */
+  egress: z.union([ipAddress, z.array(ipAddress).min(1, {error: 'at least one egress address'})]),
   /** Start servers ("root hints"): the lab root, or DNS-A's address. */
   root: z.array(ipAddress).min(1, {error: 'at least one start server address'}).default(['127.0.0.9']),
   /** Port of every upstream server (53 unless the lab runs on a high port). */
@@ -46,6 +49,10 @@ export const ispStateSchema = z.object({
     /** TTL of a stale answer (RFC 8767 §4: 30 s). */
     replyTtl: ttl.default(30),
   }).prefault({}),
+}).superRefine((s, ctx) => {
+  const list = Array.isArray(s.egress) ? s.egress : [s.egress]
+  const v6 = list.map((a) => a.includes(':'))
+  if (v6.some((x) => x !== v6[0])) ctx.addIssue({code: 'custom', message: 'egress addresses of one family (all IPv4 or all IPv6): the resolver asks servers of that family', path: ['egress']})
 })
 
 export type IspState = z.output<typeof ispStateSchema>

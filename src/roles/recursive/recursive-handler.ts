@@ -68,7 +68,7 @@ export interface RecursiveOptions {
 export function recursiveOptionsFromState(s: IspState): RecursiveOptions {
   return {
     resolver: {
-      startServers: s.root, port: s.upstreamPort, source: s.egress, qnameMinimisation: s.qnameMinimisation,
+      startServers: s.root, port: s.upstreamPort, source: Array.isArray(s.egress) ? s.egress[0] : s.egress, sources: Array.isArray(s.egress) ? s.egress : undefined, qnameMinimisation: s.qnameMinimisation,
       minimiseType: s.minimiseType, queryTimeoutMs: s.queryTimeout, minQueryTimeoutMs: s.minQueryTimeout, timeLimitMs: s.resolutionTimeout, maxQueries: s.maxQueries,
     },
     allow: s.allow,

@@ -1,7 +1,7 @@
 // DNS-B's Handler: per-resolver referrals to DNS-LBs, whoami, direct answers, registrations (UPDATE) and AXFR.
 //
-// Query path for a load-balanced name N (the hot path): read the resolver's address (or its ECS subnet),
-// one longest-prefix lookup, pick the mapped DNS-LB and a second one, then a Map get of the PreparedAnswer
+// Query path for a load-balanced name N (the hot path): read the resolver's address (or the ECS subnet, from
+// sources listed in ecsFrom only), one longest-prefix lookup, pick the mapped DNS-LB and a second one, then a Map get of the PreparedAnswer
 // for (qtype, N, LB pair) and w.prepared(). Referrals are built on first use and dropped when a DNS-LB's
 // addresses change (store.addressVersion); direct answers also when measurements change. A renewal that
 // changes nothing keeps them. Only whoami, negative answers and names below N are encoded per query.
@@ -11,7 +11,8 @@ import {encodeResponse, PreparedAnswer, type ResponseSpec} from '../../dns/respo
 import {findTsigOffset, signResponse, TSIG_FORMERR, tsigErrorResponse, verify, type VerifyOk} from '../../dns/tsig/tsig.js'
 import {createStreamSigner} from '../../dns/tsig/tsig-stream.js'
 import type {Keyring} from '../../dns/tsig/tsig-keyring.js'
-import {EdnsOption, OUR_UDP_SIZE, Opcode, Rcode, RRType} from '../../dns/wire/constants.js'
+import {EcsEcho} from '../../dns/wire/ecs-echo.js'
+import {OUR_UDP_SIZE, Opcode, Rcode, RRType} from '../../dns/wire/constants.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import type {SoaData} from '../../dns/wire/reader.js'
 import type {RR} from '../../dns/wire/writer.js'
@@ -65,13 +66,12 @@ export class ReferralHandler implements Handler {
   private addressVersion = -1
   private measurementVersion = -1
   private readonly scratch = new Uint8Array(16)
-  /** echoes[n]: the ECS option with n address octets, written per query by ecsEcho (views of one buffer each). */
-  private readonly echoes = Array.from({length: 17}, (_, n) => {
-    const b = Buffer.alloc(8 + n)
-    b.writeUInt16BE(EdnsOption.ECS, 0)
-    b.writeUInt16BE(4 + n, 2)
-    return b
-  })
+  private readonly echo = new EcsEcho()
+  /** Sources whose ECS is honoured (state ecsFrom). */
+  private ecsFrom: Prefix[] = []
+  // Whether the last IPv4 client checked against ecsFrom is in it: a resolver sends many queries in a row.
+  private lastEcsClient = -1
+  private lastEcsTrusted = false
   private readonly now: () => number
   private readonly updates: UpdateResponder
   // LB ids of the state's labels (static LBs, backup, noMapping lb), looked up once per address version, not
@@ -79,6 +79,11 @@ export class ReferralHandler implements Handler {
   private staticIds: number[] = []
   private backupId = -1
   private noMappingId = -1
+  // Per LB id, which names it serves (1 at a name's index), from its `<label>.lbs` TXT; null: it declared none, so
+  // every name. Rebuilt with the referrals (a declaration moves store.addressVersion), read per query.
+  private lbNames: (Uint8Array | null)[] = []
+  /** The name being answered (an index into names): the pick only takes DNS-LBs that serve it. */
+  private nameIdx = 0
   // The last client address text and what it parsed to: a resolver sends many queries in a row.
   private lastClient = ''
   private lastClientAddr = -1
@@ -89,6 +94,7 @@ export class ReferralHandler implements Handler {
 
   constructor(private readonly store: RegistrationStore, state: ReferralState, private readonly o: ReferralHandlerOptions) {
     this.now = o.now ?? (() => Date.now() / 1000)
+    store.servesName = (name) => this.nameIndex.has(name)
     this.setState(state)
     this.updates = new UpdateResponder({
       keyring: () => o.keyring(),
@@ -105,6 +111,8 @@ export class ReferralHandler implements Handler {
     this.whoamiName = `whoami.${state.zone}`
     this.whoamiSuffix = `.${this.whoamiName}`
     this.transferPrefixes = state.transfer.addresses.map((p) => parsePrefix(p)!).filter(Boolean)
+    this.ecsFrom = state.ecsFrom.map((p) => parsePrefix(p)!).filter(Boolean)
+    this.lastEcsClient = -1
     this.rebuild()
   }
 
@@ -166,6 +174,25 @@ export class ReferralHandler implements Handler {
     this.staticIds = s.lbs.map((l) => this.store.idOfLabel(l.label))
     this.backupId = s.backup ? this.store.idOfLabel(s.backup) : -1
     this.noMappingId = typeof s.noMapping === 'object' ? this.store.idOfLabel(s.noMapping.lb) : -1
+    const now = this.now()
+    this.lbNames = []
+    for (const lb of this.store.table.lbs()) {
+      const declared = this.store.namesOf(this.store.labelOf(lb.id), now)
+      if (!declared) continue
+      const mask = new Uint8Array(this.names.length)
+      for (const n of declared) {
+        const i = this.nameIndex.get(n)
+        if (i !== undefined) mask[i] = 1
+      }
+      this.lbNames[lb.id] = mask
+    }
+  }
+
+  /** True when LB `id` may be referred to for the name being answered now: alive, and serving it. */
+  private usable(id: number, now: number): boolean {
+    if (!this.store.lbAlive(id, now)) return false
+    const mask = this.lbNames[id]
+    return mask === undefined || mask === null || mask[this.nameIdx] === 1
   }
 
   private soaData(): SoaData {
@@ -220,30 +247,32 @@ export class ReferralHandler implements Handler {
       this.measurementVersion = store.measurementVersion
     }
     const now = this.now()
-    const ecs = this.state.ecs === 'use' ? q.edns?.ecs ?? null : null
-    let addr: Address | null
-    let maxLen: number
-    if (ecs && ecs.sourceLen > 0) {
+    const ecs = q.edns?.ecs ?? null
+    let addr: Address | null = this.clientAddress(req.client.address)
+    let maxLen = typeof addr === 'number' ? 32 : 128
+    // README "ECS": the querier's address decides; its ECS only when it is a source listed in ecsFrom.
+    const bySubnet = ecs !== null && ecs.sourceLen > 0 && addr !== null && this.trustsEcs(addr)
+    if (bySubnet) {
       // RFC 7871 §7.1.1: the subnet stands for the client; bits past SOURCE PREFIX-LENGTH are ignored.
       const x = ecs.address
       // An int32 with the address's bits (a uint32 over 2^31 would be a heap number): the table takes either.
       addr = ecs.family === 4 ? (x[0]! << 24) | (x[1]! << 16) | (x[2]! << 8) | x[3]! : x
       maxLen = ecs.sourceLen
-    } else {
-      addr = this.clientAddress(req.client.address)
-      maxLen = typeof addr === 'number' ? 32 : 128
     }
+    this.nameIdx = idx
     this.choose(addr, maxLen, now)
     const a = this.pickA
     const b = this.pickB
+    const referral = this.state.mode === 'referral' && a >= 0
     let ecsOption: Buffer | undefined
     if (ecs) {
-      // RFC 7871 §7.2.1: SCOPE = the prefix length the answer was chosen by; without a mapping the answer
-      // holds for the asked subnet only; SOURCE 0 asked for no tailoring, so scope 0.
-      const scopeLen = ecs.sourceLen === 0 ? 0 : this.pickLen >= 0 ? this.pickLen : ecs.sourceLen
-      ecsOption = this.ecsEcho(ecs.family, ecs.sourceLen, scopeLen, ecs.address)
+      // RFC 7871 §7.4: a referral is cached by the resolver without scope, so it says so: SCOPE 0. An answer
+      // DNS-B gives itself (direct mode) chosen by a trusted subnet holds for the matched prefix (§7.2.1; the
+      // asked subnet when the default answered); chosen by the querier's address, for all its clients: 0.
+      const scopeLen = referral || !bySubnet ? 0 : this.pickLen >= 0 ? this.pickLen : ecs.sourceLen
+      ecsOption = this.echo.write(ecs, scopeLen)
     }
-    if (this.state.mode === 'referral' && a >= 0) {
+    if (referral) {
       this.referred[a] = (this.referred[a] ?? 0) + 1
       if (!apex) { w.reply(this.referralSpec(idx, a, b), ecsOption ? [ecsOption] : undefined); return }
       const byPair = this.referrals[idx]!
@@ -294,7 +323,7 @@ export class ReferralHandler implements Handler {
         len = m.prefixLen
         for (let i = 0; i < m.count; i++) {
           const id = m.lbs[i]!
-          if (!store.lbAlive(id, now)) continue
+          if (!this.usable(id, now)) continue
           if (a < 0) a = id
           else if (id !== a) { b = id; break }
         }
@@ -312,7 +341,7 @@ export class ReferralHandler implements Handler {
   private defaultLb(addr: Address | null, now: number): number {
     const nm = this.state.noMapping
     if (nm === 'all-servers') return -1
-    if (typeof nm === 'object' && this.store.lbAlive(this.noMappingId, now)) return this.noMappingId
+    if (typeof nm === 'object' && this.usable(this.noMappingId, now)) return this.noMappingId
     return this.fallbackLb(addr, -1, now)
   }
 
@@ -320,14 +349,14 @@ export class ReferralHandler implements Handler {
   private secondLb(addr: Address | null, len: number, a: number, now: number): number {
     const store = this.store
     const backup = this.backupId
-    if (backup !== a && store.lbAlive(backup, now)) return backup
+    if (backup !== a && this.usable(backup, now)) return backup
     if (addr !== null) {
       for (let l = len - 1; l >= 1;) {
         const m = store.table.lookupSubnet(addr, l, now)
         if (!m) break
         for (let i = 0; i < m.count; i++) {
           const id = m.lbs[i]!
-          if (id !== a && store.lbAlive(id, now)) return id
+          if (id !== a && this.usable(id, now)) return id
         }
         l = m.prefixLen - 1
       }
@@ -339,15 +368,15 @@ export class ReferralHandler implements Handler {
     const store = this.store
     if (addr !== null) {
       const id = store.table.busiestLbNear(addr)
-      if (id !== null && id !== not && store.lbAlive(id, now)) return id
+      if (id !== null && id !== not && this.usable(id, now)) return id
     }
     const ids = this.staticIds
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
-      if (id !== not && store.lbAlive(id, now)) return id
+      if (id !== not && this.usable(id, now)) return id
     }
     // Any other live DNS-LB, by name (so every DNS-B picks the same): two NS let resolvers fail over (interop README).
-    for (const lb of store.table.lbsByName()) if (lb.id !== not && store.lbAlive(lb.id, now)) return lb.id
+    for (const lb of store.table.lbsByName()) if (lb.id !== not && this.usable(lb.id, now)) return lb.id
     return -1
   }
 
@@ -366,20 +395,18 @@ export class ReferralHandler implements Handler {
     return parseIPv6Into(text, b, 0, end) ? b : null
   }
 
-  /**
-   * The ECS option echoed in an answer (RFC 7871 §7.2.1): the query's family, SOURCE and address, our SCOPE.
-   * Written into one buffer per handler, no allocation per query: the writer copies the option into the answer
-   * before prepared()/reply() return (src/dns/server.ts renders at once), and nothing keeps it. The address
-   * bits past SOURCE are already zero (the reader refuses them otherwise, §6).
-   */
-  private ecsEcho(family: 4 | 6, sourceLen: number, scopeLen: number, address: Uint8Array): Buffer {
-    const octets = (sourceLen + 7) >> 3
-    const out = this.echoes[octets]!
-    out[5] = family === 4 ? 1 : 2
-    out[6] = sourceLen
-    out[7] = scopeLen
-    for (let i = 0; i < octets; i++) out[8 + i] = address[i]!
-    return out
+  /** True when ECS from `addr` is honoured (it lies in ecsFrom); the last IPv4 client's result is kept. */
+  private trustsEcs(addr: Address): boolean {
+    const list = this.ecsFrom
+    if (list.length === 0) return false
+    if (typeof addr === 'number' && addr === this.lastEcsClient) return this.lastEcsTrusted
+    let yes = false
+    for (let i = 0; i < list.length; i++) if (prefixContains(list[i]!, addr)) { yes = true; break }
+    if (typeof addr === 'number') {
+      this.lastEcsClient = addr
+      this.lastEcsTrusted = yes
+    }
+    return yes
   }
 
   /** N NS <label>.N for the LB pair, with in-bailiwick glue (ARCHITECTURE.md name layout). */

@@ -32,8 +32,14 @@ export const referralStateSchema = z.object({
   mode: z.enum(['referral', 'direct']).default('referral'),
   /** TTL of direct answers (direct mode, or the all-servers default). */
   directTtl: ttl.default(20),
-  /** "use": map by the EDNS Client Subnet when a query carries one; "ignore": by the resolver's address. */
-  ecs: z.enum(['use', 'ignore']).default('use'),
+  /**
+   * Sources whose EDNS Client Subnet is honoured (prefixes; default none): DNS-B decides by the querier's address,
+   * and only queries from these (the DNS-LBs, for the second-NS relay) are decided by the subnet they carry. See
+   * README "ECS" for why (RFC 7871 §7.4, §11).
+   */
+  ecsFrom: z.array(prefix).default([]),
+  /** Replaced by ecsFrom; "ignore" still loads (it is the default now), "use" is an error naming the new field. */
+  ecs: z.enum(['use', 'ignore'], {error: '"ignore" or nothing: use "ecsFrom": ["PREFIX", ...] instead'}).optional(),
   /** For a resolver without a mapping: the busiest DNS-LB nearby, a named one, or every server directly. */
   noMapping: z.union([z.enum(['busiest', 'all-servers']), z.object({lb: label})]).default('busiest'),
   /** The second DNS-LB of a referral when the mapped prefix has only one. */
@@ -96,6 +102,7 @@ export const referralStateSchema = z.object({
     if (!abs) issue(['names', i], `a name inside ${s.zone}, one label or more below it (e.g. "www")`)
     else if (RESERVED.has(abs.slice(0, -(s.zone.length + 1)).split('.').pop()!)) issue(['names', i], 'a name outside the reserved map, lbs, m, whoami and _pool subtrees')
   })
+  if (s.ecs === 'use') issue(['ecs'], '"ignore" or no "ecs" at all: DNS-B honours ECS only from the sources in "ecsFrom": ["PREFIX", ...] (the DNS-LBs\' addresses), since any client could claim any subnet')
   const keyNames = new Set(s.keys.map((k) => k.name))
   const checkKeys = (list: string[] | undefined, path: string[]) => list?.forEach((k, i) => {
     if (!keyNames.has(k)) issue([...path, i], `the name of a key in "keys"`)

@@ -1,8 +1,9 @@
 // DNS-B's registrations as an UPDATE-able zone: the mapping leases, the DNS-LBs' addresses and their measurements.
 //
 // The registration tree (ARCHITECTURE.md "Registrations") is not stored as records: `<key>.map` PTRs are
-// leases in the MappingTable, `<label>.lbs` A/AAAA are LB identities with an address lease, `<label>.m` TXT
-// are measurement leases. An UPDATE batch is reduced to its net effect per key before it touches the table,
+// leases in the MappingTable, `<label>.lbs` A/AAAA are LB identities with an address lease, `<label>.lbs` TXT
+// the load-balanced names the LB serves (a lease too; none declared: every name), `<label>.m` TXT are
+// measurement leases. An UPDATE batch is reduced to its net effect per key before it touches the table,
 // so a renewal sent as "delete + add" keeps the lease's place among the prefix's LBs (the table orders ties
 // by registration) instead of moving it to the back.
 import {isIP} from 'node:net'
@@ -21,6 +22,8 @@ export interface RegistrationData {
   serial: number
   lbs: {label: string; addrs: string[]; expiresAt: number}[]
   measurements: {label: string; servers: string[]; expiresAt: number}[]
+  /** The names each DNS-LB declared it serves (absent in files written before names existed). */
+  names?: {label: string; names: string[]; expiresAt: number}[]
   mapping: MappingState
 }
 
@@ -67,6 +70,10 @@ export class RegistrationStore implements UpdateZone {
   measurementVersion = 0
   readonly lbLeases = new Map<string, LbLease>()
   readonly measurements = new Map<string, MeasurementLease>()
+  /** The load-balanced names each DNS-LB declared (`<label>.lbs` TXT), FQDNs; a label not here serves every name. */
+  readonly lbNames = new Map<string, {names: string[]; expiresAt: number}>()
+  /** Which names DNS-B serves (set by the handler): a declaration naming another is refused. */
+  servesName: (name: string) => boolean = () => true
   /** Until when each LB id may be referred to (Infinity: from the state file; 0: withdrawn). */
   private lbExpiry = new Float64Array(16)
   private staticLabels: Set<string>
@@ -92,7 +99,14 @@ export class RegistrationStore implements UpdateZone {
       const servers = m.servers.map(parseMeasurement).filter((x): x is Measurement => x !== null)
       this.measurements.set(m.label, {strings: [...m.servers], servers, expiresAt: m.expiresAt})
     }
+    for (const n of data?.names ?? []) if (n.expiresAt > now && n.names.length) this.lbNames.set(n.label, {names: [...n.names], expiresAt: n.expiresAt})
     for (const s of o.staticLbs) this.setExpiry(this.ensureLb(s.label, s.addrs), Infinity)
+  }
+
+  /** The names LB `label` declared it serves, or null: it declared none (it serves every name). */
+  namesOf(label: string, now: number): readonly string[] | null {
+    const n = this.lbNames.get(label)
+    return n && n.expiresAt > now ? n.names : null
   }
 
   /** Takes new options on reload (the zone stays); DNS-LBs dropped from the state live on only by lease. */
@@ -117,6 +131,7 @@ export class RegistrationStore implements UpdateZone {
     }
     for (const l of d.lbs) if (typeof l?.label !== 'string' || !Array.isArray(l.addrs) || typeof l.expiresAt !== 'number') throw new Error('has a malformed "lbs" entry')
     for (const m of d.measurements) if (typeof m?.label !== 'string' || !Array.isArray(m.servers) || typeof m.expiresAt !== 'number') throw new Error('has a malformed "measurements" entry')
+    if (d.names !== undefined && (!Array.isArray(d.names) || d.names.some((n) => typeof n?.label !== 'string' || !Array.isArray(n.names) || typeof n.expiresAt !== 'number'))) throw new Error('has a malformed "names" entry')
     return d as RegistrationData
   }
 
@@ -127,6 +142,7 @@ export class RegistrationStore implements UpdateZone {
       serial: this.serial,
       lbs: [...this.lbLeases].map(([label, l]) => ({label, addrs: [...l.addrs], expiresAt: l.expiresAt})),
       measurements: [...this.measurements].map(([label, m]) => ({label, servers: [...m.strings], expiresAt: m.expiresAt})),
+      names: [...this.lbNames].map(([label, n]) => ({label, names: [...n.names], expiresAt: n.expiresAt})),
       mapping: this.table.toJSON(),
     }
   }
@@ -163,6 +179,8 @@ export class RegistrationStore implements UpdateZone {
     let m = 0
     for (const [label, x] of this.measurements) if (!(x.expiresAt > now)) { this.measurements.delete(label); m++ }
     if (m) this.measurementVersion++
+    // A lapsed declaration makes the LB serve every name again: prepared referrals depend on it.
+    for (const [label, x] of this.lbNames) if (!(x.expiresAt > now)) { this.lbNames.delete(label); this.addressVersion++; n++ }
     return n + m
   }
 
@@ -188,6 +206,8 @@ export class RegistrationStore implements UpdateZone {
           if (any || type === t) out.push({type: t, ttl: Math.ceil(l.expiresAt - now), rdata: canonicalRdata(t, a)})
         }
       }
+      const n = this.lbNames.get(kind.label)
+      if (n && n.expiresAt > now && (any || type === RRType.TXT)) out.push({type: RRType.TXT, ttl: Math.ceil(n.expiresAt - now), rdata: canonicalRdata(RRType.TXT, n.names)})
     } else if (kind.kind === 'measurements' && (any || type === RRType.TXT)) {
       const m = this.measurementsOf(kind.label, now)
       if (m) out.push({type: RRType.TXT, ttl: Math.ceil(m.expiresAt - now), rdata: canonicalRdata(RRType.TXT, m.strings)})
@@ -228,13 +248,20 @@ export class RegistrationStore implements UpdateZone {
       const kind = parseRegistrationName(op.name, this.origin)
       if (!kind) return refuse(`${op.name} is not a registration name (<key>.map, <label>.lbs or <label>.m under ${this.origin})`)
       const type = op.op === 'delete-name' ? RRType.ANY : op.type
-      const allowed: number[] = kind.kind === 'map' ? [RRType.PTR] : kind.kind === 'lb' ? [RRType.A, RRType.AAAA] : [RRType.TXT]
+      const allowed: number[] = kind.kind === 'map' ? [RRType.PTR] : kind.kind === 'lb' ? [RRType.A, RRType.AAAA, RRType.TXT] : [RRType.TXT]
       if (type !== RRType.ANY && !allowed.includes(type)) return refuse(`${op.name} takes only ${allowed.map(typeText).join('/')} records`)
       if (op.op !== 'add') continue
       if (kind.kind === 'map') {
         const label = typeof op.data === 'string' ? lbLabelOf(op.data, this.origin) : null
         if (!label) return refuse(`the PTR of ${op.name} must name a DNS-LB as <label>.lbs.${this.origin}`)
         targets.push(label)
+      } else if (kind.kind === 'lb' && op.type === RRType.TXT) {
+        // The names this DNS-LB serves (ARCHITECTURE.md "Registrations"): each one DNS-B refers resolvers for.
+        const names = (op.data as string[]).map((x) => x.trim().toLowerCase())
+        if (names.length === 0 || names.some((x) => x === '' || x === '.')) return refuse(`${op.name} TXT declares no load-balanced name; give one string per name the DNS-LB serves`)
+        const fqdn = names.map((x) => (x.endsWith('.') ? x : `${x}.`))
+        const unknown = fqdn.find((x) => !this.servesName(x))
+        if (unknown !== undefined) return refuse(`${op.name} TXT names ${unknown.slice(0, 255)}, which is not a load-balanced name of ${this.origin}`)
       } else if (kind.kind === 'lb') {
         gettingAddrs.add(kind.label)
       } else {
@@ -257,8 +284,13 @@ export class RegistrationStore implements UpdateZone {
     const maps = new Map<string, {prefix: Prefix; clear: boolean; lbs: Map<string, number | null>}>()
     const lbs = new Map<string, {addrs: Map<string, number>; expiresAt: number}>()
     const ms = new Map<string, {strings: string[]; expiresAt: number} | null>()
+    const names = new Map<string, {names: string[]; expiresAt: number} | null>()
     for (const op of ops) {
       const kind = parseRegistrationName(op.name, this.origin)!
+      if (kind.kind === 'lb' && (op.op === 'delete-name' || op.type === RRType.TXT)) {
+        names.set(kind.label, op.op === 'add' ? {names: (op.data as string[]).map((x) => x.trim().toLowerCase()).map((x) => (x.endsWith('.') ? x : `${x}.`)), expiresAt: lease(op.ttl)} : null)
+        if (op.op !== 'delete-name') continue
+      }
       if (kind.kind === 'map') {
         const key = formatPrefix(kind.prefix)
         let e = maps.get(key)
@@ -308,6 +340,15 @@ export class RegistrationStore implements UpdateZone {
         if (until === null) { if (id >= 0) this.table.remove(e.prefix, id) } else this.table.upsert(e.prefix, id, until)
       }
     }
+    for (const [label, n] of names) {
+      const old = this.lbNames.get(label)
+      if (n === null) {
+        if (old) { this.lbNames.delete(label); this.addressVersion++ }
+        continue
+      }
+      if (!old || old.names.join() !== n.names.join()) this.addressVersion++
+      this.lbNames.set(label, n)
+    }
     for (const [label, m] of ms) {
       const old = this.measurements.get(label)
       if (m === null) {
@@ -335,6 +376,9 @@ export class RegistrationStore implements UpdateZone {
       listed.add(label)
       const ttl = Math.max(1, Math.ceil(l.expiresAt - now))
       for (const a of l.addrs) yield {name: lbOwner(label, this.origin), type: isIP(a) === 6 ? RRType.AAAA : RRType.A, ttl, data: a}
+    }
+    for (const [label, n] of this.lbNames) {
+      if (n.expiresAt > now) yield {name: lbOwner(label, this.origin), type: RRType.TXT, ttl: Math.max(1, Math.ceil(n.expiresAt - now)), data: n.names}
     }
     for (const s of this.o.staticLbs) {
       if (listed.has(s.label)) continue

@@ -1,5 +1,6 @@
 // Test helper for DNS-LB tests: a DnsLoadBalancer behind a real DNS server on a loopback address, queried over
 // the wire, with its state built from a partial lb.json and its files in a temporary folder.
+import type {ClientSubnet} from '../../../src/dns/wire/edns.js'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -34,7 +35,7 @@ export interface RunningLb {
   address: string
   /** Every answer change, with the time it happened (performance.now()). */
   changes: Array<{at: number; A: string[]; AAAA: string[]}>
-  ask(name: string, type: number, o?: {source?: string; nsid?: boolean}): Promise<Message>
+  ask(name: string, type: number, o?: {source?: string; nsid?: boolean; ecs?: ClientSubnet}): Promise<Message>
   close(): Promise<void>
 }
 
@@ -72,7 +73,7 @@ export async function startLb(o: {
   return {
     lb, server, port, address: o.address, changes,
     async ask(name, type, q = {}) {
-      const query = buildQuery(name, type, {edns: q.nsid ? {options: [Buffer.from([0, EdnsOption.NSID, 0, 0])]} : {}})
+      const query = buildQuery(name, type, {edns: {ecs: q.ecs, options: q.nsid ? [Buffer.from([0, EdnsOption.NSID, 0, 0])] : []}})
       const r = await exchange(o.address, query, {port, source: q.source, timeoutMs: 2000})
       return r.message
     },

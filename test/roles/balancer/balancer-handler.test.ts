@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert'
 import {join} from 'node:path'
 import {Rcode, RRType} from '../../../src/dns/wire/constants.js'
 import type {Message} from '../../../src/dns/wire/reader.js'
+import type {ClientSubnet} from '../../../src/dns/wire/edns.js'
 import {lbState, startLb, tempDir, ZONE} from './balancer-fixture.js'
 import type {RunningLb} from './balancer-fixture.js'
 
@@ -60,6 +61,34 @@ test('apex, SOA, NS with in-bailiwick glue, NODATA, NXDOMAIN, REFUSED', async ()
     const nsid = await lb.ask(ZONE, RRType.A, {nsid: true})
     const opt = nsid.edns?.options.find((o) => o.code === 3)
     assert.is(opt && Buffer.from(opt.data).toString(), 'glb dns-lb lb1')
+  } finally {
+    await lb.close()
+    tmp.done()
+  }
+})
+
+test('a query with ECS gets it back with SCOPE 0 (the answer is the same for every client); without ECS, no option', async () => {
+  const tmp = tempDir()
+  const lb = await lbWith({}, tmp.dir)
+  try {
+    lb.feed(S1, true, 5, 3)
+    lb.feed(S2, true, 50, 3)
+    const plain = await lb.ask(ZONE, RRType.A)
+    assert.is(plain.edns?.ecs ?? null, null)
+    const cases: [string, number, ClientSubnet][] = [
+      [ZONE, RRType.A, {family: 4, sourceLen: 24, scopeLen: 0, address: Buffer.from([10, 1, 2, 0])}],
+      [ZONE, RRType.A, {family: 6, sourceLen: 56, scopeLen: 0, address: Buffer.from([0xfd, 0, 0, 6, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])}],
+      [ZONE, RRType.AAAA, {family: 4, sourceLen: 32, scopeLen: 0, address: Buffer.from([192, 0, 2, 1])}],
+      [`nope.${ZONE}`, RRType.A, {family: 4, sourceLen: 16, scopeLen: 0, address: Buffer.from([10, 9, 0, 0])}],
+    ]
+    for (const [name, type, ecs] of cases) {
+      const m = await lb.ask(name, type, {ecs})
+      const e = m.edns?.ecs
+      assert.ok(e, `${name} ${type}: ECS echoed`)
+      assert.equal({family: e!.family, sourceLen: e!.sourceLen, scopeLen: e!.scopeLen, address: [...e!.address]},
+        {family: ecs.family, sourceLen: ecs.sourceLen, scopeLen: 0, address: [...ecs.address]})
+      if (name === ZONE && type === RRType.A) assert.equal(rrs(m, 'answers', RRType.A), rrs(plain, 'answers', RRType.A), 'same answer as without ECS')
+    }
   } finally {
     await lb.close()
     tmp.done()

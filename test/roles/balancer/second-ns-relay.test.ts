@@ -65,6 +65,8 @@ test.before(async () => {
   dnsb = await runDnsB({
     zone: 'glb.example.test.', ns: [{name: 'b1.glb.example.test.', address: B}], names: ['www'],
     keys: [{name: 'glb-lab.', secret: SECRET}],
+    // The DNS-LBs' lookups carry the resolver's address as ECS: honoured from them only.
+    ecsFrom: [`${LB1}/32`, `${LB2}/32`],
   }, {address: B})
   deadB = dgram.createSocket('udp4')
   await new Promise<void>((resolve) => deadB.bind(dnsb.port, DEAD_B, resolve))

@@ -7,6 +7,7 @@ import type {ClientSubnet} from '../../../src/dns/wire/edns.js'
 import {ipv4Bytes, ipv6Bytes} from '../../../src/dns/wire/writer.js'
 import {pushMeasurements, register} from '../../../src/registration/index.js'
 import type {Pool} from '../../../src/roles/referral/pool-mirror.js'
+import {referralStateSchema} from '../../../src/roles/referral/referral-state.js'
 import {bState, KEY, nsNames, runDnsB, ZONE, type DnsBLab} from './dns-b-lab.js'
 
 const WWW = 'www.glb.example.test.'
@@ -96,38 +97,60 @@ test('an IPv6 resolver address is mapped by its /128 or a covering IPv6 prefix',
   }
 })
 
-test('ECS: the subnet picks the DNS-LB, the scope echoes the matched prefix length; "ignore" uses the address', async () => {
-  const b = await runDnsB(bState())
-  const plain = await runDnsB(bState({ecs: 'ignore', noMapping: {lb: 'lb0'}, lbs: [{label: 'lb0', addrs: ['127.0.9.1']}]}), {address: '127.0.0.21'})
+test('ECS from a source in ecsFrom picks the DNS-LB by its subnet; from anyone else it is ignored; both echo SCOPE 0', async () => {
+  const b = await runDnsB(bState({ecsFrom: ['127.0.0.1/32', 'fd00::/8'], noMapping: {lb: 'lb0'}, lbs: [{label: 'lb0', addrs: ['127.0.9.1']}]}))
   try {
-    for (const s of [b, plain]) {
-      await reg(s, 'lb1', '127.0.1.1', '10.1.0.0/16')
-      await reg(s, 'lb2', '127.0.2.1', '10.2.0.0/16')
-      await reg(s, 'lb6', '127.0.6.1', 'fd00:6::/32')
-      await reg(s, 'lb7', '127.0.7.1', 'fd00:6:7::/48')
-    }
+    await reg(b, 'lb1', '127.0.1.1', '10.1.0.0/16')
+    await reg(b, 'lb2', '127.0.2.1', '10.2.0.0/16')
+    await reg(b, 'lb6', '127.0.6.1', 'fd00:6::/32')
+    await reg(b, 'lb7', '127.0.7.1', 'fd00:6:7::/48')
+    await reg(b, 'lb3', '127.0.3.1', '127.0.0.2')
+    // Listed (the DNS-LBs' second-NS relay): the subnet decides; a referral is cached without scope (RFC 7871 §7.4).
     const r = await ask(b, '127.0.0.1', WWW, RRType.A, ecs4('10.2.3.0', 24))
     assert.is(nsNames(r)[0], 'lb2.www.glb.example.test.')
     const echoed = r.message.edns?.ecs
     assert.ok(echoed, 'the ECS option is echoed')
-    assert.is(echoed!.sourceLen, 24)
-    assert.is(echoed!.scopeLen, 16, 'SCOPE PREFIX-LENGTH = the matched /16')
+    assert.equal({family: echoed!.family, sourceLen: echoed!.sourceLen, scopeLen: echoed!.scopeLen, address: [...echoed!.address]},
+      {family: 4, sourceLen: 24, scopeLen: 0, address: [10, 2, 3, 0]})
     const r6 = await ask(b, '127.0.0.1', WWW, RRType.AAAA, {family: 6, sourceLen: 56, scopeLen: 0, address: ipv6Bytes('fd00:6:7:8::')})
     assert.is(nsNames(r6)[0], 'lb7.www.glb.example.test.')
-    assert.is(r6.message.edns?.ecs?.scopeLen, 48)
+    assert.is(r6.message.edns?.ecs?.scopeLen, 0)
     const r6b = await ask(b, '127.0.0.1', WWW, RRType.AAAA, {family: 6, sourceLen: 56, scopeLen: 0, address: ipv6Bytes('fd00:6:9::')})
     assert.is(nsNames(r6b)[0], 'lb6.www.glb.example.test.')
-    assert.is(r6b.message.edns?.ecs?.scopeLen, 32)
-    // A SOURCE shorter than the mapping cannot use it (RFC 7871 §7.1.1): the default answers, scoped to the source.
+    // A SOURCE shorter than the mapping cannot use it (RFC 7871 §7.1.1): the default answers.
     const short = await ask(b, '127.0.0.1', WWW, RRType.A, ecs4('10.0.0.0', 8))
-    assert.is(short.message.edns?.ecs?.scopeLen, 8)
-    const ignored = await ask(plain, '127.0.0.1', WWW, RRType.A, ecs4('10.2.3.0', 24))
-    assert.is(nsNames(ignored)[0], 'lb0.www.glb.example.test.', 'ecs "ignore": the resolver address (unmapped -> default lb0)')
-    assert.is(ignored.message.edns?.ecs ?? null, null, 'no ECS option when ECS is ignored')
+    assert.is(nsNames(short)[0], 'lb0.www.glb.example.test.')
+    assert.is(short.message.edns?.ecs?.scopeLen, 0)
+    // Not listed: the querier's own address decides (127.0.0.2 -> lb3), whatever subnet it claims, and the
+    // same referral it gets without ECS; the option comes back with SCOPE 0.
+    const plain = await ask(b, '127.0.0.2', WWW, RRType.A)
+    assert.is(nsNames(plain)[0], 'lb3.www.glb.example.test.')
+    for (const claim of [ecs4('10.2.3.0', 24), ecs4('10.1.0.0', 16), {family: 6 as const, sourceLen: 48, scopeLen: 0, address: ipv6Bytes('fd00:6:7::')}]) {
+      const x = await ask(b, '127.0.0.2', WWW, RRType.A, claim)
+      assert.equal(nsNames(x), nsNames(plain), `claimed ${claim.address.join('.')}/${claim.sourceLen}`)
+      assert.equal(glue(x), glue(plain))
+      assert.is(x.message.edns?.ecs?.scopeLen, 0, 'SCOPE 0: the referral holds for every client of this resolver')
+      assert.is(x.message.edns?.ecs?.sourceLen, claim.sourceLen, 'SOURCE echoed')
+    }
+    // Below the name (encoded per query) the same.
+    const below = await ask(b, '127.0.0.2', 'x.www.glb.example.test.', RRType.A, ecs4('10.2.3.0', 24))
+    assert.is(nsNames(below)[0], 'lb3.www.glb.example.test.')
+    assert.is(below.message.edns?.ecs?.scopeLen, 0)
   } finally {
     await b.close()
-    await plain.close()
   }
+})
+
+test('b.json: "ecs": "use" is an error naming ecsFrom; "ignore" still loads; ecsFrom takes prefixes', () => {
+  const use = referralStateSchema.safeParse(bState({ecs: 'use'}))
+  assert.not.ok(use.success)
+  const msg = use.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
+  assert.match(msg, /^ecs: .*"ecsFrom"/)
+  assert.ok(referralStateSchema.safeParse(bState({ecs: 'ignore'})).success)
+  assert.equal(referralStateSchema.parse(bState()).ecsFrom, [])
+  const bad = referralStateSchema.safeParse(bState({ecsFrom: ['127.0.1.1/33']}))
+  assert.not.ok(bad.success)
+  assert.equal(bad.error!.issues[0]!.path, ['ecsFrom', 0])
 })
 
 test('a lapsed lease moves the resolver to the default; a renewal keeps it', async () => {
