@@ -34,10 +34,11 @@ test.after(async () => {
   await lab?.stop()
 })
 
-/** One step of a walk: the server asked and the zone cut it referred to (undefined for the answer). */
+/** One step of a walk: the server asked, and the zone cut it referred to with the NS set, as listed (none for the answer). */
 interface Step {
   server: string
   cut?: string
+  ns?: string[]
 }
 
 interface Walk {
@@ -55,7 +56,8 @@ async function glbWalk(name: string, source: string, extra: string[] = []): Prom
   const doc = JSON.parse(r.stdout)
   const hops = doc.hops.filter((h: {depth: number}) => h.depth === 0)
   return {
-    steps: hops.map((h: {server: string; referral?: {zone: string}}) => ({server: h.server, ...(h.referral ? {cut: h.referral.zone} : {})})),
+    steps: hops.map((h: {server: string; referral?: {zone: string; ns: string[]}}) =>
+      ({server: h.server, ...(h.referral ? {cut: h.referral.zone, ns: h.referral.ns.map((n) => n.toLowerCase())} : {})})),
     answer: doc.answer.filter((a: {type: string}) => a.type === 'A').map((a: {data: string}) => a.data),
   }
 }
@@ -93,7 +95,7 @@ async function digTrace(name: string, source: string): Promise<Walk> {
     if (a.length) {
       steps.push({server})
       answer = a.map((x) => x.data)
-    } else steps.push({server, cut: ns[0]?.owner})
+    } else steps.push({server, cut: ns[0]?.owner, ns: ns.map((x) => x.data.toLowerCase())})
   }
   return {steps, answer}
 }
@@ -117,7 +119,7 @@ async function kdigWalk(name: string, source: string): Promise<Walk> {
     }
     const ns = rrs.filter((x) => x.type === 'NS')
     assert.ok(ns.length, `kdig @${server}: neither answer nor referral:\n${r.stdout}`)
-    steps.push({server, cut: ns[0]!.owner})
+    steps.push({server, cut: ns[0]!.owner, ns: ns.map((x) => x.data.toLowerCase())})
     const glue = ns.map((x) => rrs.find((g) => g.type === 'A' && g.owner === x.data.toLowerCase())).find(Boolean)
     assert.ok(glue, `kdig @${server}: a referral without glue:\n${r.stdout}`)
     server = glue!.data
@@ -131,29 +133,42 @@ real.test('glb trace from the loopback root agrees hop for hop with dig +trace a
     const source = ad.isp(k)
     const expected: Walk = {
       steps: [
-        {server: INTERNET.root, cut: 'test.'},
-        {server: INTERNET.tld, cut: 'example.test.'},
-        {server: INTERNET.customer, cut: 'glb.example.test.'},
-        {server: ad.b, cut: NAME},
+        {server: INTERNET.root, cut: 'test.', ns: ['ns1.nic.test.']},
+        {server: INTERNET.tld, cut: 'example.test.', ns: ['ns1.example.test.']},
+        {server: INTERNET.customer, cut: 'glb.example.test.', ns: ['b1.glb.example.test.']},
+        {server: ad.b, cut: NAME, ns: [`lb${k}.${NAME}`, `lb${3 - k}.${NAME}`]},
         {server: ad.lb(k)},
       ],
       answer: [ad.content(k)],
     }
     const glb = await glbWalk(NAME, source)
     const fullNames = await glbWalk(NAME, source, ['--no-qmin'])
-    const dig = await digTrace(NAME, source)
     const kdig = await kdigWalk(NAME, source)
-    assert.equal(dig, kdig, `ISP ${k}: the two reference walks agree`)
-    assert.equal(glb, dig, `ISP ${k}: glb trace (qname minimisation) and dig +trace`)
-    assert.equal(fullNames, dig, `ISP ${k}: glb trace --no-qmin and dig +trace`)
-    // And the walk is the internet as built: NSD, Knot, BIND, then glb's DNS-B and the ISP's own DNS-LB.
+    assert.equal(glb, kdig, `ISP ${k}: glb trace (qname minimisation) and the kdig walk`)
+    assert.equal(fullNames, kdig, `ISP ${k}: glb trace --no-qmin and the kdig walk`)
+    // dig +trace asks one server of each NS set at random (BIND's dighost.c shuffles the server list), and the
+    // DNS-B lists two DNS-LBs. Every run must go through the same cuts with the same NS sets, each server one
+    // of the NS set its parent listed; the run that picked the same DNS-LB must equal glb's walk, answer too.
+    let same: Walk | undefined
+    for (let run = 0; run < 20 && !same; run++) {
+      const dig = await digTrace(NAME, source)
+      assert.equal(dig.steps.map(({cut, ns}) => ({cut, ns})), kdig.steps.map(({cut, ns}) => ({cut, ns})), `ISP ${k}: dig +trace's cuts`)
+      for (const [i, st] of dig.steps.entries()) {
+        const listed = i === 0 ? ['a.root-servers.lab.'] : dig.steps[i - 1]!.ns!
+        assert.ok(listed.some((n) => net!.nsAddresses[n.replace(/\.$/, '')] === st.server), `dig asked ${st.server}, not a server of ${listed.join(' ')}`)
+      }
+      if (dig.steps.every((st, i) => st.server === kdig.steps[i]!.server)) same = dig
+    }
+    assert.ok(same, `ISP ${k}: in 20 runs dig +trace never asked ${ad.lb(k)}`)
+    assert.equal(glb, same, `ISP ${k}: glb trace and dig +trace`)
+    // And the walk is the internet as built: NSD, Knot, BIND, then glb's DNS-B and the ISP's own DNS-LB first.
     assert.equal(glb, expected, `ISP ${k}`)
   }
 })
 
 interface Cut {
   zone: string
-  childServers: Array<{address: string; nsName?: string; problem?: string; ednsProblem?: string}>
+  childServers: Array<{address: string; nsName?: string; problem?: string; ednsProblem?: string; serial?: number}>
   findings: Array<{kind: string; expected: boolean; text: string}>
 }
 
@@ -174,6 +189,11 @@ real.test('--all on the clean chain: every cut surveyed at the real servers, onl
   assert.equal(problems(cuts), [])
   assert.ok(lines.length > 0 && lines.every((l) => l.startsWith('note ')), lines.join('\n'))
   assert.ok(lines.some((l) => l.startsWith('note per-resolver-referral: ')), lines.join('\n'))
+  // Each DNS-LB numbers its own version of the zone (start second, then one per change): serials that differ
+  // there (they do whenever the two started in different seconds) are noted as expected, never a problem.
+  const lbCut = cuts.at(-1)!
+  const serials = new Set(lbCut.childServers.map((s) => s.serial))
+  assert.is(lbCut.findings.some((f) => f.kind === 'serial-mismatch' && f.expected), serials.size > 1, JSON.stringify([...serials]))
 })
 
 real.test('--all reports the lame delegation: ns2.lame.test. is BIND answering REFUSED for lame.test.', async () => {
