@@ -25,8 +25,16 @@ test.before(async () => {
   if (!real.met) return
   lab = await startSmallLab(NET)
   const {ad} = lab
-  net = await startMiniInternet(lab.port, [{name: 'b1.glb.example.test.', address: ad.b}],
-    {[`lb1.${NAME.slice(0, -1)}`]: ad.lb(1), [`lb2.${NAME.slice(0, -1)}`]: ad.lb(2)})
+  try {
+    net = await startMiniInternet(lab.port, [{name: 'b1.glb.example.test.', address: ad.b}],
+      {[`lb1.${NAME.slice(0, -1)}`]: ad.lb(1), [`lb2.${NAME.slice(0, -1)}`]: ad.lb(2)})
+  } catch (err) {
+    // uvu may not run `after` when `before` throws: stop the lab here, and say why (uvu does not print it).
+    console.error(`mini internet setup failed: ${(err as Error).message}`)
+    await lab.stop()
+    lab = undefined
+    throw err
+  }
 })
 
 test.after(async () => {
