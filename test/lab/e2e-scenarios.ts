@@ -105,6 +105,24 @@ export function runScenarios(kind: IspKind): void {
     }
   })
 
+  t(`${kind}: glb trace --from lab: one row per POP, each referred by a DNS-B to its own DNS-LB, three DNS-LBs, three answers`, async () => {
+    // glb trace sends from each ISP address itself (the ISP resolver is not asked), so this is the same for every kind.
+    const r = await runGlb(['trace', name, '--from', 'lab', '--json'])
+    assert.is(r.code, 0, r.stderr + r.stdout)
+    const rows: Array<{source: string; status: string; referral?: {server: string; role: string; ns: string[]}; answeredBy?: {server: string; role: string}; answer: string[]}> =
+      JSON.parse(r.stdout).vantagePoints
+    assert.equal(rows.map((v) => v.source), pops.map((p) => p.isp))
+    for (const [k, v] of rows.entries()) {
+      const p = pops[k]!
+      assert.is(v.status, 'answer', `${p.isp}: ${JSON.stringify(v)}`)
+      assert.ok(topology.bs.includes(v.referral?.server ?? '') && v.referral?.role === 'DNS-B', `${p.isp} referred by a DNS-B: ${JSON.stringify(v.referral)}`)
+      assert.ok(v.referral!.ns[0]!.startsWith(`${p.label}.`), `${p.isp} referred to its own DNS-LB first: ${v.referral!.ns}`)
+      assert.equal([v.answeredBy?.server, v.answeredBy?.role, v.answer], [p.lb, `DNS-LB ${p.label}`, [topology.servers[k]!]], p.isp)
+    }
+    assert.is(new Set(rows.map((v) => v.answeredBy?.server)).size, 3, 'three different DNS-LBs')
+    assert.is(new Set(rows.map((v) => v.answer.join(' '))).size, 3, 'three different answers')
+  })
+
   t(`${kind}: each DNS-LB discovered its resolver's egress addresses (ISP 1: a farm of three) and registered them with both DNS-Bs`, async () => {
     const key = lab!.key
     const tables: string[] = []

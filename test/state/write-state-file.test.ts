@@ -121,8 +121,11 @@ test('a 1,000,000-entry file is written without long event-loop stalls', async (
     }
     const took = performance.now() - t0
     console.log(`  indent ${indent}: ${(r.bytes / 1e6).toFixed(1)} MB in ${took.toFixed(0)} ms, longest event-loop gap ${maxGap.toFixed(1)} ms (one JSON.stringify call: ${oneCall.toFixed(0)} ms)`)
-    // Generous for a loaded CI machine; a single JSON.stringify of this data takes ~500-800 ms here.
-    assert.ok(maxGap < 150, `event loop stalled ${maxGap.toFixed(0)} ms`)
+    // A writer that stringified the whole document at once would stall the loop for about one JSON.stringify call
+    // (~500-800 ms here). The bound is half of that call as measured in this run, so a machine slowed by other
+    // work (which slows both) cannot trip it, and never below 150 ms (a clean-clone CI run under load saw 162).
+    const bound = Math.max(150, oneCall / 2)
+    assert.ok(maxGap < bound, `event loop stalled ${maxGap.toFixed(0)} ms (bound ${bound.toFixed(0)} ms, one JSON.stringify call ${oneCall.toFixed(0)} ms)`)
     assert.is(JSON.parse(readFileSync(f, 'utf8')).mappings.length, 1_000_000)
   }
 })
