@@ -12,9 +12,9 @@ export default class Probe extends GlbCommand {
     'TARGET is HOST, HOST:PORT, [IPV6]:PORT, or for http/https a URL; HOST is an address or a host name, looked up with the system resolver (or --resolver), and every address it has (A and AAAA) is probed as a row of its own. tcp times the handshake, http/https the time to response headers on a fresh connection, ' +
     'dns the time to a reply to one UDP query, udp an echo round trip. Exits 0 when every target answered at least once, 1 when any target had 100 % loss, 2 on usage errors.'
   static override examples = [
-    '<%= config.bin %> probe 127.0.10.1 127.0.10.2 --method http --port 8080',
-    '<%= config.bin %> probe 127.0.10.1 --method dns --port 5353 --count 10 --interval 200 --source 127.0.1.1',
-    '<%= config.bin %> probe http://127.0.10.1:8080/health --json',
+    '<%= config.bin %> probe 127.0.10.1 127.0.10.2 --method http --port 80',
+    '<%= config.bin %> probe 127.0.10.1 --method dns --port 53 --count 10 --interval 200 --source 127.0.1.1',
+    '<%= config.bin %> probe http://127.0.10.1/health --json',
     '<%= config.bin %> probe http://www.example.test/ --resolver 127.0.1.53',
   ]
   static override strict = false

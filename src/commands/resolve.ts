@@ -12,7 +12,7 @@ export default class Resolve extends GlbCommand {
   static override examples = [
     '<%= config.bin %> resolve example.com',
     '<%= config.bin %> resolve www.example.test --lab --from 127.0.1.53',
-    '<%= config.bin %> resolve example.test --type MX --server 127.0.0.10 --port 5300 --json',
+    '<%= config.bin %> resolve www.example.test --type CNAME --server 127.0.0.10 --port 53 --json',
   ]
   static override args = {name: Args.string({description: 'the name to resolve', required: true})}
   static override flags = {...resolveFlags}

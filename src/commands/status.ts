@@ -6,8 +6,8 @@ export default class Status extends GlbCommand {
   static override summary = 'Show what a role\'s state file says now (--state), or what a running role says over the network (--metrics).'
   static override description = 'Reads the state file and the data the role keeps beside it, without contacting any server (it works whether the role runs or not). For a DNS-LB: each content server\'s smoothed RTT, spread, loss, up/down, score and the current answer, from its measurements file. For a DNS-B: every live mapping (resolver prefix -> DNS-LB, its addresses, when the lease ends), the DNS-LBs\' address leases and pushed measurements, from its registrations file. For DNS-A and DNS-ISP: a summary of the state. With --metrics ADDR:PORT instead (a role started with that --metrics), asks the running role: its role and name, since when it serves, queries answered, what it answers (a DNS-LB: the servers and each one\'s probe figures; a DNS-B: mappings, leases, referrals by DNS-LB), reloads and the last error.'
   static override examples = [
-    '<%= config.bin %> status --state fixtures/lb1.json',
-    '<%= config.bin %> status --state fixtures/b.json --json | jq \'.mappings[] | select(.lb == "lb2")\'',
+    '<%= config.bin %> status --state /tmp/glb-lab-XXXX/lb1.json',
+    '<%= config.bin %> status --state /tmp/glb-lab-XXXX/b1.json --json | jq \'.mappings[] | select(.lb == "lb2")\'',
     '<%= config.bin %> status --metrics 127.0.1.1:9153',
   ]
   static override flags = {

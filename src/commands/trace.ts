@@ -15,8 +15,8 @@ export default class Trace extends GlbCommand {
   static override examples = [
     '<%= config.bin %> trace example.com',
     '<%= config.bin %> trace www.example.test --lab --from 127.0.1.53',
-    '<%= config.bin %> trace www.glb.example.test --lab --from 127.0.2.53 --port 5300 --json',
-    '<%= config.bin %> trace example.com --root-hints ./named.root',
+    '<%= config.bin %> trace www.glb.example.test --lab --from 127.0.2.53 --json',
+    '<%= config.bin %> trace www.example.test --root-hints fixtures/lab.named.root',
     '<%= config.bin %> trace www.example.test --lab --from lab',
     '<%= config.bin %> trace www.example.test --lab --from 127.0.1.53 --from 127.0.2.53 --json',
     '<%= config.bin %> trace www.example.com --subnet 192.0.2.0/24',

@@ -2,16 +2,22 @@
 import {randomBytes} from 'node:crypto'
 import {egressOf, labNames, type Topology} from './topology.js'
 
-/** Ports the lab uses: DNS on `dns` for every role; the content servers' HTTP port for probes. */
+/** Ports the lab uses: DNS on `dns` for every role; the content servers' HTTP port for probes; each glb role's
+ * Prometheus endpoint (`glb status --metrics ROLE_ADDR:PORT`) on `metrics` at the role's own address. */
 export interface LabPorts {
   dns: number
   http: number
+  metrics: number
 }
 
-/** The lab's ports: 53/80 as root, else `dns` given by --port and HTTP on the next port. */
+/**
+ * The lab's ports: 53/80 and metrics on 9153 (the usual DNS exporter port) as root, else `dns` given by --port,
+ * HTTP on the next port and metrics two above (TCP on the roles' addresses: the content servers' UDP echo there
+ * is on other addresses), so a lab on a high port never collides with one on 53.
+ */
 export function labPorts(port: number | undefined): LabPorts {
-  if (port === undefined || port === 53) return {dns: 53, http: 80}
-  return {dns: port, http: port + 1}
+  if (port === undefined || port === 53) return {dns: 53, http: 80, metrics: 9153}
+  return {dns: port, http: port + 1, metrics: port + 2}
 }
 
 const at = (addr: string, port: number) => (port === 53 ? addr : `${addr}:${port}`)

@@ -99,22 +99,23 @@ export class Lab {
       writeFileSync(file, JSON.stringify(data, null, 2) + '\n', {mode: 0o600}) // holds the lab's TSIG secret
       return file
     }
-    const serve = (name: string, role: string, state: object) =>
-      this.supervisor.start({name, command: this.glb[0]!, args: [...this.glb.slice(1), 'serve', role, '--state', write(name, state)]})
+    // Every glb role also serves its metrics at its own address, so `glb status --metrics ADDR:PORT` reads it live.
+    const serve = (name: string, role: string, state: object, address: string) =>
+      this.supervisor.start({name, command: this.glb[0]!, args: [...this.glb.slice(1), 'serve', role, '--state', write(name, state), '--metrics', `${address}:${this.ports.metrics}`]})
 
     say('starting content servers')
     this.supervisor.start({name: 'content', command: this.glb[0]!, args: [...this.glb.slice(1), 'lab', 'content', '--matrix', this.matrixFile,
       '--http-port', String(this.ports.http), '--udp-port', String(this.ports.dns === 53 ? 7 : this.ports.http + 1), '--dns-port', String(this.ports.dns)]})
     say('starting lab root, DNS-A, DNS-Bs')
-    serve('root', 'a', states.root)
-    serve('a', 'a', states.a)
-    states.bs.forEach((s, i) => serve(`b${i + 1}`, 'b', s))
+    serve('root', 'a', states.root, t.root)
+    serve('a', 'a', states.a, t.a)
+    states.bs.forEach((s, i) => serve(`b${i + 1}`, 'b', s, t.bs[i]!))
     await Promise.all([
       this.waitDns(t.root, '.'), this.waitDns(t.a, t.zone), ...t.bs.map((b) => this.waitDns(b, t.lbZone)),
     ])
     say(`starting ISP resolvers (${this.isp})`)
     for (const [i, p] of t.pops.entries()) {
-      if (this.isp === 'glb') serve(`isp${i + 1}`, 'isp', states.isps[i]!)
+      if (this.isp === 'glb') serve(`isp${i + 1}`, 'isp', states.isps[i]!, p.isp)
       else if (this.isp === 'unbound' || this.isp === 'bind') {
         // BIND has one query-source: the first egress only; unbound sends from every outgoing-interface.
         const egress = this.isp === 'bind' ? egressOf(p)[0]! : egressOf(p)
@@ -124,7 +125,8 @@ export class Lab {
     say('starting DNS-LBs')
     // Through the lab's wrapper (src/lab/foreign-delay.ts): other POPs' resolvers are foreignDelayMs away.
     t.pops.forEach((p, i) => this.supervisor.start({name: p.label, command: this.glb[0]!,
-      args: [...this.glb.slice(1), 'lab', 'lb', '--state', write(p.label, states.lbs[i]!), '--foreign-delay', String(t.foreignDelayMs)]}))
+      args: [...this.glb.slice(1), 'lab', 'lb', '--state', write(p.label, states.lbs[i]!), '--foreign-delay', String(t.foreignDelayMs),
+        '--metrics', `${p.lb}:${this.ports.metrics}`]}))
     await Promise.all(t.pops.map((p) => this.waitDns(p.lb, `${t.name}.${t.lbZone}`)))
   }
 

@@ -9,7 +9,7 @@ export default class LabContent extends GlbCommand {
     'Servers marked "down" go silent. The matrix file is re-read when it changes, so latencies and outages can be changed live. Ctrl-C stops it.'
   static override examples = [
     '<%= config.bin %> lab content --matrix fixtures/latency-matrix.json',
-    '<%= config.bin %> lab content --matrix m.json --address 127.0.10.1 --http-port 8080 --udp-port 7007 --dns-port 5353',
+    '<%= config.bin %> lab content --matrix fixtures/latency-matrix.json --address 127.0.10.1 --http-port 8080 --udp-port 7007 --dns-port 5353',
   ]
   static override flags = {
     matrix: Flags.string({char: 'm', description: 'latency matrix JSON file (watched for changes)', default: 'fixtures/latency-matrix.json'}),

@@ -9,10 +9,10 @@ export default class LabLb extends GlbCommand {
     'The DNS-LB of glb serve lb (same state file), wrapped by the lab: a query from a client that is not this DNS-LB\'s own resolver ' +
     '(a discovered egress or an isp prefix) is answered --foreign-delay ms after it arrived, as a POP further away would be. ' +
     'Loopback has no distance; without it resolvers pick either NS of a referral at random. Production DNS-LBs never delay. Ctrl-C stops it.'
-  static override examples = ['<%= config.bin %> lab lb --state lb1.json --foreign-delay 450']
   static override flags = {
     state: Flags.string({description: 'DNS-LB state file (as for glb serve lb)', required: true}),
     'foreign-delay': Flags.integer({description: 'ms added to answers for clients other than this DNS-LB\'s own resolver', default: 450, min: 0, max: 2000}),
+    metrics: Flags.string({description: 'serve Prometheus metrics at http://ADDR:PORT/metrics, as glb serve lb does'}),
   }
 
   async run(): Promise<void> {
@@ -24,8 +24,11 @@ export default class LabLb extends GlbCommand {
     const {RoleTelemetry} = await import('../../observe/role-telemetry.js')
     const {withForeignDelay} = await import('../../lab/foreign-delay.js')
     const {loadStateFile} = await import('../../state/load-state-file.js')
-    const telemetry = new RoleTelemetry('dns-lb', 'lb', undefined)
-    const say = (level: 'info' | 'warn' | 'error', message: string) => telemetry.log[level](message)
+    const telemetry = new RoleTelemetry('dns-lb', 'lb', flags.metrics)
+    const say = (level: 'info' | 'warn' | 'error', message: string) => {
+      telemetry.log[level](message)
+      if (level !== 'info') telemetry.failed(message)
+    }
     let lb: Group | undefined
     try {
       const first = await loadStateFile(flags.state, balancerStateSchema)
@@ -36,10 +39,10 @@ export default class LabLb extends GlbCommand {
         nsid: `glb dns-lb ${first.label}`,
         build: async (state) => {
           const listen = state.listen?.length ? state.listen : ['127.0.0.1:53']
-          const built = await BalancerGroup.create({state, stateFile: flags.state, listen, log: say, registrationClient: registrationClient()})
+          const built = await BalancerGroup.create({state, stateFile: flags.state, listen, log: say, registrationClient: registrationClient(), metrics: telemetry.metrics})
           lb = built
           return {
-            handler: withForeignDelay(built.handler, (a) => built.isHome(a), flags['foreign-delay']),
+            handler: telemetry.wrap(withForeignDelay(built.handler, (a) => built.isHome(a), flags['foreign-delay']), {count: false}),
             reload: (next) => built.reload(next),
             close: async () => {
               await built.close()
@@ -49,9 +52,10 @@ export default class LabLb extends GlbCommand {
         },
         onListening: (server) => {
           lb?.start()
+          telemetry.serve({name: first.label})
           this.note(`glb lab lb: ${first.label} for ${first.names.map((n) => n.zone).join(', ')} listening on ${describeListen(server)}, ${flags['foreign-delay']} ms from other POPs`)
         },
-        onReload: (ok, message) => telemetry.log[ok ? 'info' : 'warn']({event: 'reload', ok, file: flags.state}, message),
+        onReload: (ok, message) => telemetry.reloaded(ok, message, {file: flags.state}),
       })
     } catch (err) {
       throw new GlbError((err as Error).message)

@@ -26,7 +26,7 @@ export default class LabUp extends GlbCommand {
   ]
   static override flags = {
     topology: Flags.string({char: 't', description: 'topology file (default: the shipped fixtures/lab.json)'}),
-    port: Flags.integer({char: 'p', description: 'DNS port of every role (53 needs root; content servers use PORT+1 for HTTP)', min: 1, max: 65534}),
+    port: Flags.integer({char: 'p', description: 'DNS port of every role (53 needs root; content servers use PORT+1 for HTTP; role metrics PORT+2, 9153 on 53)', min: 1, max: 65533}),
     isp: Flags.string({description: 'ISP resolvers to start at each POP: glb, unbound, bind, or external (none: bring your own)', options: ['glb', 'unbound', 'bind', 'external'], default: 'glb'}),
     dir: Flags.string({description: 'run folder for state files and logs (default: a new temp folder)'}),
     timeout: Flags.integer({description: 'seconds to wait for convergence before showing the table anyway', default: 90, min: 1}),

@@ -8,8 +8,8 @@ export default class MapList extends GlbCommand {
   static override summary = 'List the mappings a DNS-B holds (resolver prefix, DNS-LB, addresses, lease left).'
   static override description = 'Reads the DNS-B zone by AXFR over TCP, signed with --key (the DNS-B must allow the key under "transfer"), and prints one row per lease. Every DNS-B gets every registration, so any of them shows the same table.'
   static override examples = [
-    '<%= config.bin %> map list --b 127.0.0.20 --key glb-lab:Z2xi...',
-    '<%= config.bin %> map list --b 127.0.0.21:5300 --key glb-lab:Z2xi... --json',
+    '<%= config.bin %> map list --b 127.0.0.20 --key "$(cat /tmp/glb-lab-XXXX/tsig.key)"',
+    '<%= config.bin %> map list --b 127.0.0.21:53 --key "$(cat /tmp/glb-lab-XXXX/tsig.key)" --json',
   ]
   static override flags = {
     ...registrationFlags,

@@ -8,9 +8,9 @@ export default class MapRegister extends GlbCommand {
   static override summary = 'Register a mapping "resolver address or prefix -> DNS-LB" at every DNS-B.'
   static override description = 'Sends one TSIG-signed UPDATE per DNS-B: the DNS-LB\'s addresses under <label>.lbs.ZONE and a PTR lease <key>.map.ZONE -> <label>.lbs.ZONE whose TTL is the lease (README of src/roles/referral). With --isp auto it first discovers the resolver\'s egress address by asking --resolver for a fresh <nonce>.whoami.ZONE. Renew by running it again before the lease ends.'
   static override examples = [
-    '<%= config.bin %> map register --b 127.0.0.20 --b 127.0.0.21 --lb lb1=127.0.1.1 --isp 127.0.1.53 --key hmac-sha256:glb-lab:Z2xi...',
-    '<%= config.bin %> map register --b 127.0.0.20 --lb lb2=127.0.2.1 --isp 10.2.0.0/16 --ttl 600 --key glb-lab:Z2xi...',
-    '<%= config.bin %> map register --b 127.0.0.20 --lb lb1=127.0.1.1 --isp auto --resolver 127.0.1.53 --key glb-lab:Z2xi...',
+    '<%= config.bin %> map register --b 127.0.0.20 --b 127.0.0.21 --lb lb1=127.0.1.1 --isp 127.0.1.53 --key "$(cat /tmp/glb-lab-XXXX/tsig.key)"',
+    '<%= config.bin %> map register --b 127.0.0.20 --lb lb2=127.0.2.1 --isp 10.2.0.0/16 --ttl 600 --key "$(cat /tmp/glb-lab-XXXX/tsig.key)"',
+    '<%= config.bin %> map register --b 127.0.0.20 --lb lb1=127.0.1.1 --isp auto --resolver 127.0.1.53 --key "$(cat /tmp/glb-lab-XXXX/tsig.key)"',
   ]
   static override flags = {
     ...registrationFlags,

@@ -8,8 +8,8 @@ export default class MapRemove extends GlbCommand {
   static override summary = 'Remove a mapping at every DNS-B.'
   static override description = 'Sends a TSIG-signed UPDATE deleting <key>.map.ZONE PTR <label>.lbs.ZONE (with --lb) or the whole PTR RRset of the prefix (without). Resolvers of that prefix then get the DNS-B\'s default.'
   static override examples = [
-    '<%= config.bin %> map remove --b 127.0.0.20 --b 127.0.0.21 --isp 127.0.1.53 --lb lb1 --key glb-lab:Z2xi...',
-    '<%= config.bin %> map remove --b 127.0.0.20 --isp 10.2.0.0/16 --key glb-lab:Z2xi...',
+    '<%= config.bin %> map remove --b 127.0.0.20 --b 127.0.0.21 --isp 127.0.1.53 --lb lb1 --key "$(cat /tmp/glb-lab-XXXX/tsig.key)"',
+    '<%= config.bin %> map remove --b 127.0.0.20 --isp 10.2.0.0/16 --key "$(cat /tmp/glb-lab-XXXX/tsig.key)"',
   ]
   static override flags = {
     ...registrationFlags,

@@ -8,7 +8,7 @@ export default class ServeB extends GlbCommand {
   static override examples = [
     '<%= config.bin %> serve b --state fixtures/b.json --listen 127.0.0.20:5300',
     'sudo <%= config.bin %> serve b --state fixtures/b.json --log-queries',
-    '<%= config.bin %> serve b --state fixtures/b.json --listen 127.0.0.20:5300 --metrics 127.0.0.20:9153',
+    '<%= config.bin %> serve b --state fixtures/b.json --listen 127.0.0.20:5300 --metrics 127.0.0.20:9154',
   ]
   static override flags = {
     ...serveFlags,
