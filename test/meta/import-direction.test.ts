@@ -16,13 +16,13 @@ const src = join(repo, 'src')
  * and a place in ARCHITECTURE.md's line.
  */
 const ALLOWED: Record<string, readonly string[]> = {
-  commands: ['cli', 'status', 'roles', 'lab', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
+  commands: ['cli', 'status', 'roles', 'lab', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
   // Shared flags and their checks: turn flags into core options, so they may name core types.
   cli: ['resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
   // `glb status` reads each role's state file with that role's schema.
   status: ['roles', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
-  roles: ['resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
-  lab: ['roles', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
+  roles: ['resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
+  lab: ['roles', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
   // DNS-ISP is built on the resolver; DNS-LB's second-NS relay uses its InfraCache.
   resolver: ['select', 'mapping', 'observe', 'probe', 'state', 'dns'],
   registration: ['select', 'mapping', 'observe', 'probe', 'state', 'dns'],
@@ -31,6 +31,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   mapping: ['probe', 'state', 'dns'],
   observe: ['probe', 'state', 'dns'],
   probe: ['dns'],
+  // DNSSEC records, signing and key files (key files are state files).
+  dnssec: ['state', 'dns'],
   state: ['dns'],
   dns: [],
 }
