@@ -53,7 +53,7 @@ export function loadKeyFile(file: string, now = Math.floor(Date.now() / 1000)): 
     const kind = pk.asymmetricKeyType
     const curve = pk.asymmetricKeyDetails?.namedCurve
     if (kf.algorithm === 13 ? kind !== 'ec' || curve !== 'prime256v1' : kind !== 'ed25519') {
-      throw invalid('privateKey', `an ${kf.algorithm === 13 ? 'ECDSA P-256' : 'Ed25519'} key (algorithm ${kf.algorithm})`, `a ${kind}${curve ? ` ${curve}` : ''} key`)
+      throw invalid('privateKey', `an ${kf.algorithm === 13 ? 'ECDSA P-256' : 'Ed25519'} key (algorithm ${kf.algorithm})`, `an ${kind}${curve ? ` ${curve}` : ''} key`)
     }
     const expires = kf.expires === null ? null : Math.floor(Date.parse(kf.expires) / 1000)
     key = new SigningKey(kf.zone, kf.algorithm, pk, undefined, expires)
@@ -66,4 +66,46 @@ export function loadKeyFile(file: string, now = Math.floor(Date.now() / 1000)): 
     throw new StateError(`${file}: expires: the key expired at ${kf.expires}; create a new key (glb key create) and publish its DS`, 'invalid', file, 'expires', 'a time in the future')
   }
   return key
+}
+
+/** What `glb key create` and `glb key ds` print about a key. */
+export interface KeyDescription {
+  zone: string
+  algorithm: number
+  keyTag: number
+  expires: string | null
+  /** The parent's DS record, presentation form. */
+  ds: string
+  /** The DNSKEY record, presentation form. */
+  dnskey: string
+  file: string
+}
+
+function describe(key: SigningKey, file: string): KeyDescription {
+  return {
+    zone: key.zone, algorithm: key.algorithm, keyTag: key.keyTag, file,
+    expires: key.expires === null ? null : new Date(key.expires * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    ds: key.dsRecordText(), dnskey: key.dnskeyRecordText(),
+  }
+}
+
+/** `glb key create`: checks the inputs (errors carry `usage: true`), generates a CSK and writes its file. */
+export async function createKeyFile(o: {zone: string; algorithm: 13 | 15; out: string; expires?: string}): Promise<KeyDescription> {
+  const usage = (message: string) => Object.assign(new Error(message), {usage: true})
+  const zone = dnsName.safeParse(o.zone)
+  if (!zone.success) throw usage(`--zone: expected a DNS name, got "${o.zone}"`)
+  let expires: number | null = null
+  if (o.expires !== undefined) {
+    if (!timestamp.safeParse(o.expires).success) throw usage(`--expires: expected a UTC time in ISO 8601 form (e.g. "2027-01-31T00:00:00Z"), got "${o.expires}"`)
+    expires = Math.floor(Date.parse(o.expires) / 1000)
+    if (expires <= Date.now() / 1000) throw usage(`--expires: expected a time in the future, got ${o.expires}`)
+  }
+  const key = SigningKey.generate(zone.data, o.algorithm, expires)
+  await writeKeyFile(o.out, key)
+  return describe(key, o.out)
+}
+
+/** `glb key ds`: the DS and DNSKEY of a key file (loaded and checked as a role would). */
+export function describeKeyFile(file: string): KeyDescription {
+  return describe(loadKeyFile(file), file)
 }
