@@ -2,11 +2,7 @@
 import {test} from 'uvu'
 import * as assert from 'uvu/assert'
 import {createPrivateKey, createPublicKey, verify} from 'node:crypto'
-import dnsPacketTyped from 'dns-packet'
-
-// dns-packet's per-type codecs (rrsig, nsec, answer) are real exports its typings leave out.
-type Codec = {encode(v: unknown): Buffer; decode(b: Buffer): unknown}
-const dnsPacket = dnsPacketTyped as unknown as {rrsig: Codec; nsec: Codec; answer: Codec}
+import {dnsPacketCodecs as dnsPacket, oracleSignedData} from '../helpers/dnssec-oracle.js'
 import {RRType} from '../../src/dns/wire/constants.js'
 import {SigningKey} from '../../src/dnssec/signing-key.js'
 import {ZoneSigner} from '../../src/dnssec/zone-signer.js'
@@ -58,22 +54,6 @@ test('DS presentation text parses and refuses a short SHA-256 digest', () => {
   assert.is(parseDsText('3613 15 2 3aa5'), null)
   assert.is(parseDsText('nonsense'), null)
 })
-
-/** The octets an RRSIG covers, built with dns-packet's encoders (not src/dnssec's): the independent form. */
-function oracleSignedData(rrsig: {typeCovered: string; algorithm: number; labels: number; originalTTL: number; expiration: number; inception: number; keyTag: number; signersName: string},
-  records: {name: string; type: string; data: unknown}[]): Buffer {
-  const head = dnsPacket.rrsig.encode({...rrsig, signersName: rrsig.signersName.toLowerCase(), signature: Buffer.alloc(0)} as never).subarray(2)
-  const rrs = records.map((r) => (dnsPacket.answer.encode({name: r.name.toLowerCase(), type: r.type, class: 'IN', ttl: rrsig.originalTTL, data: r.data} as never) as Buffer))
-  // Canonical order: by RDATA as octet strings (the owner is the same for all).
-  return Buffer.concat([head, ...rrs.sort((x, y) => Buffer.compare(rdataTail(x), rdataTail(y)))])
-}
-
-// A record's RDATA: the encoded RR less its owner name and the 10 fixed octets.
-function rdataTail(rr: Buffer): Buffer {
-  let i = 0
-  while (rr[i] !== 0) i += rr[i]! + 1
-  return rr.subarray(i + 1 + 10)
-}
 
 for (const alg of [13, 15] as const) {
   test(`algorithm ${alg}: node:crypto verifies the RRSIG over an A RRset in dns-packet's canonical form (mixed case, unsorted)`, () => {
