@@ -115,13 +115,15 @@ export class AuthorityHandler implements Handler {
    */
   private serveSigned(req: Request, w: ResponseWriter): boolean {
     const {qname, qtype} = req.query
+    // Every signer of a handler uses the same window length (ZoneSigner's default): any one tells the window.
+    const window = this.signers.values().next().value!.window().id
+    if (window !== this.signed.window) this.signed = {window, prepared: new Map(), count: 0, referrals: new Map()}
+    // Only signed zones' answers are in this map, so a hit needs no zone lookup.
+    const hit = this.signed.prepared.get(qtype)?.get(qname)
+    if (hit) { w.prepared(hit); return true }
     const zone = this.zoneFor(qname)
     const signer = zone && this.signers.get(zone.origin)
     if (!zone || !signer) return false
-    const window = signer.window().id
-    if (window !== this.signed.window) this.signed = {window, prepared: new Map(), count: 0, referrals: new Map()}
-    const hit = this.signed.prepared.get(qtype)?.get(qname)
-    if (hit) { w.prepared(hit); return true }
     if (qtype === RRType.AXFR || qtype === RRType.IXFR) { w.reply({rcode: Rcode.REFUSED}); return true }
     const unsigned = zone.lookup(qname, qtype)
     const spec = signAnswer(zone, signer, qname, qtype, unsigned)
