@@ -1,7 +1,7 @@
 // Online signing for one zone: RRSIGs over RRsets in a daily validity window, with a cache of signatures.
 import {LRUCache} from 'lru-cache'
 import {RRType} from '../dns/wire/constants.js'
-import {labelCount} from '../dns/wire/name.js'
+import {labelCount, labelText, MAX_NAME_WIRE, nameToLabels} from '../dns/wire/name.js'
 import type {RData, RR} from '../dns/wire/writer.js'
 import {signData} from './algorithms.js'
 import {canonicalRdata, signedData} from './canonical-rrset.js'
@@ -114,8 +114,23 @@ export class ZoneSigner {
    * name that does not exist gets RRSIG, NSEC and NXNAME. Returned with its signatures.
    */
   denial(name: string, types: Iterable<number>, ttl: number): RR[] {
-    const next = name === '.' ? '\\000.' : `\\000.${name}`
-    const data = nsecRdata(next, [...types, RRType.RRSIG, RRType.NSEC])
+    const data = nsecRdata(successor(name), [...types, RRType.RRSIG, RRType.NSEC])
     return [{name, type: RRType.NSEC, ttl, data}, ...this.sign(name, RRType.NSEC, ttl, [data])]
   }
+}
+
+/**
+ * A successor of `name` in canonical order (RFC 4034 §6.1) that covers as few names as possible: `\000.name`
+ * (the immediate one, RFC 9824 §3), or, when that would pass 255 octets, `name` with the last octet of its
+ * first label raised by one (a label of 0xff octets is lengthened instead, when it has room).
+ */
+export function successor(name: string): string {
+  if (name === '.') return '\\000.'
+  const labels = nameToLabels(name)
+  const wire = labels.reduce((n, l) => n + l.length + 1, 1)
+  if (wire + 2 <= MAX_NAME_WIRE) return `\\000.${name}`
+  const first = Buffer.from(labels[0]!)
+  const last = first.length - 1
+  const bumped = first[last]! < 0xff ? (first[last] = first[last]! + 1, first) : wire < MAX_NAME_WIRE && first.length < 63 ? Buffer.concat([first, Buffer.from([0])]) : first
+  return [bumped, ...labels.slice(1)].map((l) => labelText(l, 0, l.length, false)).join('.') + '.'
 }

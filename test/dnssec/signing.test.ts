@@ -5,7 +5,7 @@ import {createPrivateKey, createPublicKey, verify} from 'node:crypto'
 import {dnsPacketCodecs as dnsPacket, oracleSignedData} from '../helpers/dnssec-oracle.js'
 import {RRType} from '../../src/dns/wire/constants.js'
 import {SigningKey} from '../../src/dnssec/signing-key.js'
-import {ZoneSigner} from '../../src/dnssec/zone-signer.js'
+import {successor, ZoneSigner} from '../../src/dnssec/zone-signer.js'
 import {keyTag} from '../../src/dnssec/key-tag.js'
 import {dsText, typeBitmaps, parseDsText} from '../../src/dnssec/rdata.js'
 import {canonicalOrder} from '../../src/dnssec/canonical-rrset.js'
@@ -101,6 +101,16 @@ test('compact denial: NSEC owner is the name, next is \\000.name, bitmap has the
   assert.is(d.nextDomain, '\u0000.nope.example.test')
   assert.equal(d.rrtypes.sort(), ['NSEC', 'RRSIG', 'UNKNOWN_128'].sort())
   assert.is(sig!.type, RRType.RRSIG)
+})
+
+test('the NSEC successor of a name too long for \\000.name stays a valid name above it in canonical order', () => {
+  assert.is(successor('a.example.test.'), '\\000.a.example.test.')
+  assert.is(successor('.'), '\\000.')
+  // 4 labels of 62 octets + 1 = 253 octets of wire: \000. would make 255 + 2.
+  const long = ['a'.repeat(61) + 'x', 'b'.repeat(62), 'c'.repeat(62), 'd'.repeat(63)].join('.') + '.'
+  assert.is(successor(long), ['a'.repeat(61) + 'y', 'b'.repeat(62), 'c'.repeat(62), 'd'.repeat(63)].join('.') + '.')
+  const signer = new ZoneSigner([SigningKey.generate('example.test.', 13)])
+  assert.is(signer.denial(long, [128], 60).length, 2, 'a denial for the longest names is made, not thrown')
 })
 
 test.run()
