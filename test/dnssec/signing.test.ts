@@ -106,7 +106,7 @@ test('compact denial: NSEC owner is the name, next is \\000.name, bitmap has the
 test('the NSEC successor of a name too long for \\000.name stays a valid name above it in canonical order', () => {
   assert.is(successor('a.example.test.'), '\\000.a.example.test.')
   assert.is(successor('.'), '\\000.')
-  // 4 labels of 62 octets + 1 = 253 octets of wire: \000. would make 255 + 2.
+  // Labels of 62, 63, 63 and 64 octets with their length octets, + 1 = 254 octets of wire: \000. would make 256.
   const long = ['a'.repeat(61) + 'x', 'b'.repeat(62), 'c'.repeat(62), 'd'.repeat(63)].join('.') + '.'
   assert.is(successor(long), ['a'.repeat(61) + 'y', 'b'.repeat(62), 'c'.repeat(62), 'd'.repeat(63)].join('.') + '.')
   const signer = new ZoneSigner([SigningKey.generate('example.test.', 13)])
