@@ -1,5 +1,5 @@
 // `glb trace`: dig +trace made for GSLB: one row per hop with the role of each server and the DNS-LB's reasons.
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {Exit, GlbCommand, GlbError} from '../cli/base-command.js'
 import {LAB_ROOT, resolveFlags} from '../cli/resolve-flags.js'
 import {resolverSetup} from '../cli/resolver-setup.js'
@@ -13,9 +13,13 @@ export default class Trace extends GlbCommand {
     '<%= config.bin %> trace www.example.test',
     '<%= config.bin %> trace www.example.test --from 127.0.1.53',
     '<%= config.bin %> trace www.glb.example.test --from 127.0.2.53 --port 5300 --json',
+    '<%= config.bin %> trace www.example.test --dnssec',
   ]
   static override args = {name: Args.string({description: 'the name to trace', required: true})}
-  static override flags = {...resolveFlags}
+  static override flags = {
+    ...resolveFlags,
+    dnssec: Flags.boolean({description: 'ask with DO=1 and show, per hop and per zone cut, the DS (or the NSEC proving none), DNSKEY and RRSIGs present (presence only, not validated)', default: false}),
+  }
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Trace)
@@ -23,7 +27,7 @@ export default class Trace extends GlbCommand {
     const {traceName} = await import('../resolver/trace-report.js')
     const {recordJson} = await import('../resolver/record-text.js')
     const {typeName, rcodeName} = await import('../dns/wire/constants.js')
-    const report = await traceName(args.name, type, options)
+    const report = await traceName(args.name, type, {...options, dnssec: flags.dnssec})
     const r = report.resolution
     const ok = r.status === 'answer'
     const reason = ok ? undefined : noAnswerReason(r, typeName(type))
@@ -36,6 +40,7 @@ export default class Trace extends GlbCommand {
           ...h, answer: h.answer?.map(recordJson), authority: h.authority?.map(recordJson),
         })),
         ...(report.explain ? {explain: report.explain} : {}),
+        ...(report.dnssec ? {dnssec: report.dnssec} : {}),
         ...(r.failure ? {failure: r.failure} : {}),
         ...(reason ? {error: {message: reason, code: Exit.failed}} : {}),
         queries: r.queries, elapsedMs: Math.round(r.elapsedMs),
@@ -71,6 +76,12 @@ export default class Trace extends GlbCommand {
       for (const rr of h.answer ?? []) lines.push(`${rr.name === h.qname ? '' : rr.name + ' '}${typeName(rr.type)} ${rdataText(rr)}`)
       if (h.kind === 'nodata') lines.push('NODATA')
       if (h.kind === 'nxdomain') lines.push('NXDOMAIN')
+      if (h.dnssec) {
+        if (h.dnssec.ds) lines.push(`DS: ${h.dnssec.ds}`)
+        const signed = [...new Set(h.dnssec.rrsigs.map((x) => x.split(' ')[0]))]
+        if (signed.length) lines.push(`RRSIG: ${signed.join(' ')}`)
+        else if (!h.referral) lines.push('RRSIG: none')
+      }
       if (h.note) lines.push(`(${h.note})`)
       return lines.join('\n')
     }
@@ -83,6 +94,11 @@ export default class Trace extends GlbCommand {
     }
     this.log(table.toString())
     if (report.hops.some((h) => h.roleFrom === 'guess')) this.log('role ?: guessed from the reply (the server sent no glb NSID)')
+    if (report.dnssec) {
+      const cuts = new Table({head: ['zone', 'DS at the parent', 'DNSKEY', 'DNSKEY signed', 'RRSIGs on replies'], style: {head: [], border: []}})
+      for (const c of report.dnssec) cuts.push([c.zone, c.ds, c.error ?? (c.dnskeys.join('\n') || 'none'), c.dnskeySigned ? 'yes' : 'no', c.answersSigned ? 'yes' : 'no'])
+      this.log(`\nDNSSEC per zone cut (presence, not validated):\n${cuts.toString()}`)
+    }
     const e = report.explain
     if (!e) return
     if (e.error) {

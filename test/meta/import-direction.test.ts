@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   roles: ['resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
   lab: ['roles', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
   // DNS-ISP is built on the resolver; DNS-LB's second-NS relay uses its InfraCache.
-  resolver: ['select', 'mapping', 'observe', 'probe', 'state', 'dns'],
+  resolver: ['select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
   registration: ['select', 'mapping', 'observe', 'probe', 'state', 'dns'],
   // select turns probe samples into health and choice.
   select: ['probe', 'state', 'dns'],
