@@ -12,6 +12,7 @@ import dnsPacket from 'dns-packet'
 import {RRType} from '../../../src/dns/wire/constants.js'
 import {buildQuery, exchange} from '../../../src/dns/client.js'
 import {SigningKey} from '../../../src/dnssec/signing-key.js'
+import {ZoneSigner} from '../../../src/dnssec/zone-signer.js'
 import {writeKeyFile} from '../../../src/dnssec/key-file.js'
 import {dsText} from '../../../src/dnssec/rdata.js'
 import {authorityStateSchema, authorityStateSchemaFor, buildZones, zoneSigners} from '../../../src/roles/authority/authority-state.js'
@@ -159,6 +160,30 @@ test('a repeated DO=1 query is a copy: no new signature after the first answer, 
     assert.is(signer.signatures, once)
   } finally {
     await stop(f)
+  }
+})
+
+test('prepared signed answers last one signature window: the next window re-signs them with new times', async () => {
+  let now = 1_900_000_000
+  const key = SigningKey.generate('example.test', 13)
+  const plain = authorityStateSchema.parse(zoneState('unused.key', '1 13 2 ' + '00'.repeat(32)))
+  delete (plain.zones[0] as {dnssec?: unknown}).dnssec
+  const handler = new AuthorityHandler(buildZones(plain), new Map([['example.test.', new ZoneSigner([key], {now: () => now})]]))
+  const server = await runLocalServer(handler, {address: ADDR, port: 0})
+  try {
+    const times = async () => {
+      const r = await exchange(server.address, buildQuery('www.example.test', RRType.A, {edns: {do: true}}), {port: server.port})
+      const sig = dnsPacket.decode(r.response).answers!.find((a) => a.type === 'RRSIG') as unknown as {data: {inception: number; expiration: number}}
+      return [sig.data.inception, sig.data.expiration]
+    }
+    const day = Math.floor(now / 86_400) * 86_400
+    assert.equal(await times(), [day - 3600, day + 8 * 86_400])
+    now += 3600
+    assert.equal(await times(), [day - 3600, day + 8 * 86_400], 'same window: the prepared answer')
+    now += 86_400
+    assert.equal(await times(), [day + 86_400 - 3600, day + 9 * 86_400], 'next window: signed again')
+  } finally {
+    await server.close()
   }
 })
 
