@@ -74,9 +74,14 @@ export class AuthorityHandler implements Handler {
     this.setZones(this.given)
   }
 
-  /** The zone that holds `qname`, if any. */
-  zoneFor(qname: string): Zone | undefined {
-    return this.zones.find((z) => isSubdomain(qname, z.origin))
+  /**
+   * The zone that holds `qname`, if any. A DS RRset belongs to the parent side of a cut (RFC 4035 §3.1.4.1):
+   * a DS question for the apex of a zone is answered from its parent when this server holds both.
+   */
+  zoneFor(qname: string, qtype = 0): Zone | undefined {
+    const zone = this.zones.find((z) => isSubdomain(qname, z.origin))
+    if (qtype !== RRType.DS || !zone || zone.origin !== qname || qname === '.') return zone
+    return this.zones.find((z) => z !== zone && isSubdomain(qname, z.origin)) ?? zone
   }
 
   serveDNS(req: Request, w: ResponseWriter): void {
@@ -87,7 +92,7 @@ export class AuthorityHandler implements Handler {
     if (this.signers.size !== 0 && req.query.edns?.do === true && this.serveSigned(req, w)) return
     const hit = this.prepared.get(qtype)?.get(qname)
     if (hit) { w.prepared(hit); return }
-    const zone = this.zoneFor(qname)
+    const zone = this.zoneFor(qname, qtype)
     if (!zone) { w.reply({rcode: Rcode.REFUSED}); return }
     // Zone transfers are not offered by DNS-A (RFC 5936 §4: REFUSED when not permitted).
     if (qtype === RRType.AXFR || qtype === RRType.IXFR) { w.reply({rcode: Rcode.REFUSED}); return }
@@ -121,7 +126,7 @@ export class AuthorityHandler implements Handler {
     // Only signed zones' answers are in this map, so a hit needs no zone lookup.
     const hit = this.signed.prepared.get(qtype)?.get(qname)
     if (hit) { w.prepared(hit); return true }
-    const zone = this.zoneFor(qname)
+    const zone = this.zoneFor(qname, qtype)
     const signer = zone && this.signers.get(zone.origin)
     if (!zone || !signer) return false
     if (qtype === RRType.AXFR || qtype === RRType.IXFR) { w.reply({rcode: Rcode.REFUSED}); return true }

@@ -187,6 +187,29 @@ test('prepared signed answers last one signature window: the next window re-sign
   }
 })
 
+test('one server with the parent and the child: DS for the child\'s apex comes from the parent, signed by the parent', async () => {
+  const rootKey = SigningKey.generate('.', 13)
+  const zoneKey = SigningKey.generate('example.test', 15)
+  const state = authorityStateSchema.parse({zones: [
+    {origin: '.', ttl: 3600, soa: {mname: 'a.root-servers.test.', rname: 'h.test.', serial: 1}, records: [
+      {name: '@', type: 'NS', data: 'a.root-servers.test.'}, {name: 'a.root-servers.test.', type: 'A', data: ADDR},
+      {name: 'example.test.', type: 'NS', data: 'ns1.example.test.'}, {name: 'example.test.', type: 'DS', data: dsText(zoneKey.ds())}]},
+    {origin: 'example.test.', ttl: 300, soa: {mname: 'ns1.example.test.', rname: 'h.test.', serial: 1}, records: [
+      {name: '@', type: 'NS', data: 'ns1.example.test.'}, {name: 'ns1', type: 'A', data: ADDR}]},
+  ]})
+  const signers = new Map([['.', new ZoneSigner([rootKey])], ['example.test.', new ZoneSigner([zoneKey])]])
+  const server = await runLocalServer(new AuthorityHandler(buildZones(state), signers), {address: ADDR, port: 0})
+  try {
+    for (const doBit of [false, true]) {
+      const r = dnsPacket.decode((await exchange(server.address, buildQuery('example.test', RRType.DS, {edns: {do: doBit}}), {port: server.port})).response)
+      assert.equal(r.answers!.map((a) => a.type), doBit ? ['DS', 'RRSIG'] : ['DS'], `DO=${doBit}`)
+      if (doBit) assert.is((r.answers![1] as unknown as {data: {signersName: string}}).data.signersName, '.')
+    }
+  } finally {
+    await server.close()
+  }
+})
+
 test('a.json key problems are state errors naming the field and the key file: missing, expired, another zone\'s, bad algorithm', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'glb-dnssec-state-'))
   try {
