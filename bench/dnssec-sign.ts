@@ -68,7 +68,54 @@ export async function dnssecSign(o: {report: Report; iterations?: number}): Prom
     [`signed answers are prepared once per signature window (${sink} octets rendered in all).`])
 }
 
+/**
+ * The same over the wire: dnsperf (another process) against DNS-A in this process on 127.0.150.80, DO=0 then
+ * DO=1 queries (a -B file of wire messages), alternated `rounds` times; q/s and the median ratio.
+ */
+export async function dnssecWire(o: {report: Report; seconds?: number; rounds?: number; pin?: string[]}): Promise<void> {
+  const {startServer} = await import('../src/dns/server.js')
+  const {runDnsperf} = await import('./dnsperf.js')
+  const {mkdtempSync, rmSync, writeFileSync} = await import('node:fs')
+  const {tmpdir} = await import('node:os')
+  const {join} = await import('node:path')
+  const state = authorityStateSchema.parse({zones: [{origin: 'example.test.', ttl: 300, soa: {mname: 'ns1.example.test.', rname: 'h.example.test.', serial: 1},
+    records: [{name: '@', type: 'NS', data: 'ns1.example.test.'}, {name: 'ns1', type: 'A', data: '127.0.0.10'}, {name: 'www', type: 'A', data: '192.0.2.1'}]}]})
+  const handler = new AuthorityHandler(buildZones(state), new Map([['example.test.', new ZoneSigner([SigningKey.generate('example.test', 13)])]]))
+  const server = await startServer({listen: ['127.0.150.80:0'], handler})
+  const dir = mkdtempSync(join(tmpdir(), 'glb-dnssec-bench-'))
+  try {
+    const port = server.addresses[0]!.port
+    const files = [false, true].map((doBit) => {
+      const q = buildQuery('www.example.test', RRType.A, {id: 1, edns: {do: doBit}})
+      const framed = Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q])
+      const file = join(dir, `do${doBit ? 1 : 0}.bin`)
+      writeFileSync(file, Buffer.concat(Array(1000).fill(framed)))
+      return file
+    })
+    const qps: number[][] = [[], []]
+    for (let round = 0; round < (o.rounds ?? 3); round++) {
+      for (const i of [0, 1]) {
+        const r = await runDnsperf({server: '127.0.150.80', port, file: files[i]!, binary: true, seconds: o.seconds ?? 4, pin: o.pin})
+        qps[i]!.push(r.qps)
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+    const ratios = qps[1]!.map((s, i) => s / qps[0]![i]!)
+    o.report.table('DNSSEC: DNS-A over UDP, www.example.test A, dnsperf (server in the bench process, tsx)', ['answer', 'q/s per round', 'median q/s'], [
+      ['unsigned (DO=0)', qps[0]!.map((x) => Math.round(x).toLocaleString('en-US')).join(', '), Math.round(median(qps[0]!)).toLocaleString('en-US')],
+      ['signed (DO=1)', qps[1]!.map((x) => Math.round(x).toLocaleString('en-US')).join(', '), Math.round(median(qps[1]!)).toLocaleString('en-US')],
+      ['signed / unsigned', ratios.map((x) => x.toFixed(2)).join(', '), median(ratios).toFixed(2) + 'x'],
+    ], ['indicative: the machine is shared; rounds alternate DO=0 and DO=1.'])
+  } finally {
+    await server.close()
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const report = new Report()
   await dnssecSign({report})
+  const {has} = await import('./peers.js')
+  if (has('dnsperf')) await dnssecWire({report})
+  else report.note('SKIP dnssec over the wire: dnsperf is not installed')
 }

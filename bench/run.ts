@@ -10,7 +10,7 @@ import {cpus, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {compareLb, type LbFigures} from './compare-lb.js'
-import {dnssecSign} from './dnssec-sign.js'
+import {dnssecSign, dnssecWire} from './dnssec-sign.js'
 import {multiCore} from './multi-core.js'
 import {has} from './peers.js'
 import {failover} from './failover.js'
@@ -89,7 +89,10 @@ try {
   if (want('probe')) await probeLoad(settings, Number(values.targets))
   if (want('failover')) await failover(settings)
   if (want('metrics')) await metricsCost(settings)
-  if (want('dnssec')) await dnssecSign(settings)
+  if (want('dnssec')) {
+    await dnssecSign(settings)
+    if (dnsperf) await dnssecWire({report, seconds: settings.seconds, rounds: settings.rounds, pin: settings.pinLoad})
+  }
 } catch (err) {
   console.error(`bench failed: ${(err as Error).stack ?? err}`)
   process.exitCode = 1
