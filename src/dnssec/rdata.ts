@@ -70,6 +70,23 @@ export function typeBitmaps(types: Iterable<number>): Buffer {
   return Buffer.concat(parts)
 }
 
+/** The types an NSEC RDATA lists (RFC 4034 §4.1.2): its type bit maps read back, after the next name. */
+export function nsecTypes(rdata: Buffer): number[] {
+  let i = 0
+  while (i < rdata.length && rdata[i] !== 0) i += rdata[i]! + 1 // the next name: uncompressed labels
+  i++
+  const types: number[] = []
+  while (i + 2 <= rdata.length) {
+    const window = rdata[i]!
+    const len = Math.min(rdata[i + 1]!, rdata.length - i - 2)
+    for (let b = 0; b < len; b++) {
+      for (let bit = 0; bit < 8; bit++) if (rdata[i + 2 + b]! & (0x80 >> bit)) types.push(window * 256 + b * 8 + bit)
+    }
+    i += 2 + len
+  }
+  return types
+}
+
 /** NSEC RDATA: next owner name (uncompressed, RFC 4034 §4.1.1; lowercase, RFC 6840 §5.1) and type bit maps. */
 export function nsecRdata(next: string, types: Iterable<number>): Buffer {
   return Buffer.concat([nameToWire(next.toLowerCase()), typeBitmaps(types)])

@@ -2,6 +2,7 @@
 import {RRType, typeName} from '../dns/wire/constants.js'
 import {readName} from '../dns/wire/name.js'
 import type {Message, WireRecord} from '../dns/wire/reader.js'
+import {nsecTypes} from '../dnssec/rdata.js'
 
 /** The DNSSEC records of one reply, as a trace shows them. */
 export interface HopDnssec {
@@ -29,7 +30,7 @@ export function dnssecSeen(m: Message, cut?: string): HopDnssec {
   if (cut !== undefined) {
     const atCut = nsecs.find((r) => r.name === cut)
     out.ds = m.authorities.some((r) => r.type === RRType.DS && r.name === cut) ? 'present'
-      : atCut && !nsecTypes(atCut).includes(RRType.DS) && nsecTypes(atCut).includes(RRType.NS) ? 'proved absent' : 'not shown'
+      : atCut && !nsecTypes(atCut.rdata).includes(RRType.DS) && nsecTypes(atCut.rdata).includes(RRType.NS) ? 'proved absent' : 'not shown'
   }
   return out
 }
@@ -45,23 +46,6 @@ function rrsigText(r: WireRecord): string {
   }
 }
 
-// The types of an NSEC's bitmap (RFC 4034 §4.1.2), after its next name.
-function nsecTypes(r: WireRecord): number[] {
-  const d = r.rdata
-  let i = 0
-  while (i < d.length && d[i] !== 0) i += d[i]! + 1
-  i++
-  const types: number[] = []
-  while (i + 2 <= d.length) {
-    const window = d[i]!, len = d[i + 1]!
-    for (let b = 0; b < len && i + 2 + b < d.length; b++) {
-      for (let bit = 0; bit < 8; bit++) if (d[i + 2 + b]! & (0x80 >> bit)) types.push(window * 256 + b * 8 + bit)
-    }
-    i += 2 + len
-  }
-  return types
-}
-
 function nsecText(r: WireRecord): string {
-  return `${r.name} ${nsecTypes(r).map(typeName).join(' ')}`
+  return `${r.name} ${nsecTypes(r.rdata).map(typeName).join(' ')}`
 }

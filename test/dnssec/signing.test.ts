@@ -7,7 +7,7 @@ import {RRType} from '../../src/dns/wire/constants.js'
 import {SigningKey} from '../../src/dnssec/signing-key.js'
 import {successor, ZoneSigner} from '../../src/dnssec/zone-signer.js'
 import {keyTag} from '../../src/dnssec/key-tag.js'
-import {dsText, typeBitmaps, parseDsText} from '../../src/dnssec/rdata.js'
+import {dsText, typeBitmaps, parseDsText, nsecRdata, nsecTypes} from '../../src/dnssec/rdata.js'
 import {canonicalOrder} from '../../src/dnssec/canonical-rrset.js'
 
 // RFC 8080 §6.1: an Ed25519 key given as its 32-octet seed, with its DNSKEY, DS and an RRSIG over an MX RRset.
@@ -42,6 +42,8 @@ test('NSEC type bit maps: windows, lengths and bits as RFC 4034 §4.3 shows them
   assert.is(typeBitmaps([1, 15, 46, 47, 1234]).toString('hex'),
     '0006' + '400100000003' + '041b' + '000000000000000000000000000000000000000000000000000020')
   assert.is(typeBitmaps([]).length, 0)
+  // Read back: the types come out sorted, whatever order they went in.
+  assert.equal(nsecTypes(nsecRdata('host.example.com.', [1234, 47, 1, 46, 15, 128])), [1, 15, 46, 47, 128, 1234])
 })
 
 test('canonical order sorts RDATA as octet strings and drops duplicates', () => {
