@@ -1,5 +1,5 @@
 // `npm run bench`: glb's performance side by side with real peers (issue #7), as tables (and Markdown).
-// Run: npm run bench -- [--only startup,lb,cores,b,probe,failover,metrics] [--seconds 8] [--rounds 5] [--no-build]
+// Run: npm run bench -- [--only startup,lb,cores,b,probe,failover,metrics,dnssec] [--seconds 8] [--rounds 5] [--no-build]
 //                       [--mappings 1000000] [--targets 10000] [--markdown FILE]
 // Installs nothing: dnsperf, gdnsd and pdns_server are used when present (a SKIP line says what is missing).
 // Every server runs pinned to one core and dnsperf to the other (taskset), loopback only, each run bounded;
@@ -10,6 +10,7 @@ import {cpus, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseArgs} from 'node:util'
 import {compareLb, type LbFigures} from './compare-lb.js'
+import {dnssecSign, dnssecWire} from './dnssec-sign.js'
 import {multiCore} from './multi-core.js'
 import {has} from './peers.js'
 import {failover} from './failover.js'
@@ -20,7 +21,7 @@ import {startup} from './startup.js'
 import {Report} from './report.js'
 import type {BenchSettings} from './settings.js'
 
-const SECTIONS = ['startup', 'lb', 'cores', 'b', 'probe', 'failover', 'metrics'] as const
+const SECTIONS = ['startup', 'lb', 'cores', 'b', 'probe', 'failover', 'metrics', 'dnssec'] as const
 type Section = typeof SECTIONS[number]
 
 const {values} = parseArgs({options: {
@@ -88,6 +89,10 @@ try {
   if (want('probe')) await probeLoad(settings, Number(values.targets))
   if (want('failover')) await failover(settings)
   if (want('metrics')) await metricsCost(settings)
+  if (want('dnssec')) {
+    await dnssecSign(settings)
+    if (dnsperf) await dnssecWire({report, seconds: settings.seconds, rounds: settings.rounds, pin: settings.pinLoad})
+  }
 } catch (err) {
   console.error(`bench failed: ${(err as Error).stack ?? err}`)
   process.exitCode = 1

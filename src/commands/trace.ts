@@ -20,6 +20,7 @@ export default class Trace extends GlbCommand {
     '<%= config.bin %> trace www.example.test --lab --from lab',
     '<%= config.bin %> trace www.example.test --lab --from 127.0.1.53 --from 127.0.2.53 --json',
     '<%= config.bin %> trace www.example.com --subnet 192.0.2.0/24',
+    '<%= config.bin %> trace www.example.test --lab --dnssec',
   ]
   static override args = {name: Args.string({description: 'the name to trace', required: true})}
   static override flags = {
@@ -27,6 +28,7 @@ export default class Trace extends GlbCommand {
     source: Flags.string({aliases: ['from'], multiple: true, description: 'send every query from this local address (--from: as that ISP\'s resolver would); repeat for one row per vantage point; "lab": every ISP resolver address of the lab topology'}),
     all: Flags.boolean({description: 'also ask every address of every NS of every zone cut, in parallel, and report lame or unreachable servers, NS sets, glue and SOA serials that disagree (per-resolver DNS-B referrals are labelled as expected)'}),
     topology: Flags.string({description: 'the lab topology for --lab and --from lab (default: the default lab, fixtures/lab.json)'}),
+    dnssec: Flags.boolean({description: 'ask with DO=1 and show, per hop and per zone cut, the DS (or the NSEC proving none), DNSKEY and RRSIGs present (presence only, not validated)', default: false}),
   }
 
   async run(): Promise<unknown> {
@@ -61,7 +63,7 @@ export default class Trace extends GlbCommand {
     const {traceName} = await import('../resolver/trace-report.js')
     const {recordJson} = await import('../resolver/record-text.js')
     const {typeName, rcodeName} = await import('../dns/wire/constants.js')
-    const report = await traceName(args.name, type, options)
+    const report = await traceName(args.name, type, {...options, dnssec: flags.dnssec})
     const cuts = flags.all ? await (await import('../resolver/zone-cut-survey.js')).surveyCuts(report, options) : undefined
     const r = report.resolution
     const ok = r.status === 'answer'
@@ -75,6 +77,7 @@ export default class Trace extends GlbCommand {
         hops: report.hops.map((h) => ({...h, answer: h.answer?.map(recordJson), authority: h.authority?.map(recordJson)})),
         ...(report.explain ? {explain: report.explain} : {}),
         ...(cuts ? {cuts} : {}),
+        ...(report.dnssec ? {dnssec: report.dnssec} : {}),
         ...(r.failure ? {failure: r.failure} : {}),
         ...(reason ? {error: {message: reason, code: Exit.failed}} : {}),
         queries: r.queries, elapsedMs: Math.round(r.elapsedMs),
@@ -172,6 +175,12 @@ export default class Trace extends GlbCommand {
       if (h.kind === 'nodata') lines.push('NODATA')
       if (h.kind === 'nxdomain') lines.push('NXDOMAIN')
       if (h.ednsProblem) lines.push(`(EDNS: ${h.ednsProblem})`)
+      if (h.dnssec) {
+        if (h.dnssec.ds) lines.push(`DS: ${h.dnssec.ds}`)
+        const signed = [...new Set(h.dnssec.rrsigs.map((x) => x.split(' ')[0]))]
+        if (signed.length) lines.push(`RRSIG: ${signed.join(' ')}`)
+        else if (!h.referral) lines.push('RRSIG: none')
+      }
       if (h.note) lines.push(`(${h.note})`)
       return lines.join('\n')
     }
@@ -184,6 +193,11 @@ export default class Trace extends GlbCommand {
     }
     this.log(table.toString())
     if (report.hops.some((h) => h.roleFrom === 'guess')) this.log('role ?: guessed from the reply (the server sent no glb NSID)')
+    if (report.dnssec) {
+      const cuts = new Table({head: ['zone', 'DS at the parent', 'DNSKEY', 'DNSKEY signed', 'RRSIGs on replies'], style: {head: [], border: []}})
+      for (const c of report.dnssec) cuts.push([c.zone, c.ds, c.error ?? (c.dnskeys.join('\n') || 'none'), c.dnskeySigned ? 'yes' : 'no', c.answersSigned ? 'yes' : 'no'])
+      this.log(`\nDNSSEC per zone cut (presence, not validated):\n${cuts.toString()}`)
+    }
     const e = report.explain
     if (!e) return
     if (e.error) {

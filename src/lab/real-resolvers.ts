@@ -9,7 +9,7 @@ import {join, delimiter} from 'node:path'
 import {buildQuery} from '../dns/client.js'
 import {RRClass, RRType} from '../dns/wire/constants.js'
 import {unboundConf, unboundStubZone} from './templates/unbound-conf.js'
-import {namedConf, namedStaticStub} from './templates/named-conf.js'
+import {namedConf, namedStaticStub, namedValidationInsecureLab, namedValidationLabAnchor} from './templates/named-conf.js'
 import {rootHints} from './templates/root-hints.js'
 
 export type RealResolverKind = 'unbound' | 'bind'
@@ -27,6 +27,12 @@ export interface RealResolverOptions {
   auth?: string[]
   /** The lab root server's address for the root hints; with no `auth`, the resolver iterates from it. */
   root?: string
+  /**
+   * A signed lab: the lab root's DS record in presentation form (`. IN DS 12345 13 2 HEX`, as `glb key ds`
+   * prints it). The resolver then validates everything from the lab root, the lab zone included; without it
+   * the lab zone is insecure (unbound domain-insecure, BIND validate-except).
+   */
+  trustAnchor?: string
   /** Folder for configs and state; a temporary one (removed on stop) when not given. */
   runDir?: string
   /** How long to wait for the first answer, in ms (default 10 000). */
@@ -73,6 +79,7 @@ export async function startRealResolver(kind: RealResolverKind, opts: RealResolv
   const zone = opts.zone.toLowerCase().replace(/\.?$/, '.')
   const stubs = (opts.auth ?? []).map(parseServer)
   const root = opts.root ?? DEFAULT_LAB_ROOT
+  const labAnchor = opts.trustAnchor === undefined ? null : parseDsRecord(opts.trustAnchor)
 
   if (await answersAt(opts.listen, port, 300)) {
     throw new Error(`${kind}: something already answers DNS at ${opts.listen}:${port}; stop it or pick another address`)
@@ -91,14 +98,18 @@ export async function startRealResolver(kind: RealResolverKind, opts: RealResolv
     const localZones = UNBOUND_DEFAULT_ZONES.filter((z) => z === 'test.' || zone === z || zone.endsWith('.' + z))
       .map((z) => `    local-zone: "${z}" nodefault   # unbound serves ${z} itself otherwise`).join('\n')
     // Debian's dns-root-data ships the root key; without it the validator has nothing to start from.
-    const anchor = existsSync('/usr/share/dns/root.key')
+    const anchor = labAnchor
+      ? `    trust-anchor: "${labAnchor.text}"   # the lab root's key: validate the whole lab from it\n    val-log-level: 2                # say why an answer is bogus`
+      : existsSync('/usr/share/dns/root.key')
       ? '    trust-anchor-file: "/usr/share/dns/root.key"   # validator stays ON ...'
       : '    # no /usr/share/dns/root.key (package dns-root-data): validation is off'
     const stub = stubs.length === 0 ? '' : unboundStubZone.replace('@STUB_ADDRS@',
       stubs.map((s) => `    stub-addr: ${s.port === 53 ? s.addr : `${s.addr}@${s.port}`}`).join('\n'))
     // One outgoing-interface line per egress: unbound picks one at random per upstream query (a farm).
     const outs = egressList.slice(1).map((a) => `\n    outgoing-interface: ${a}`).join('')
-    const text = fill(unboundConf.replace('@LOCAL_ZONES@', localZones).replace('@TRUST_ANCHOR@', anchor)
+    const insecure = labAnchor ? '    # signed lab: the lab zone is validated like any other'
+      : '    domain-insecure: "@ZONE@"       # lab zone is insecure (no DS chain needed) while the validator stays on'
+    const text = fill(unboundConf.replace('@LOCAL_ZONES@', localZones).replace('@TRUST_ANCHOR@', anchor).replace('@DOMAIN_INSECURE@', insecure)
       .replace('@STUB@', stub)).replace(/^( *outgoing-interface: \S+.*)$/m, (line) => line + outs)
     confPath = join(runDir, 'unbound.conf')
     writeFileSync(confPath, text)
@@ -107,7 +118,11 @@ export async function startRealResolver(kind: RealResolverKind, opts: RealResolv
     const stub = stubs.length === 0 ? '' :
       namedStaticStub.replace('@STUB_ADDRS@', stubs.map((s) => `${s.addr};`).join(' '))
     confPath = join(runDir, 'named.conf')
-    writeFileSync(confPath, fill(namedConf.replace('@STUB@', stub)))
+    const anchors = labAnchor
+      ? `trust-anchors { "${labAnchor.owner}" static-ds ${labAnchor.keyTag} ${labAnchor.algorithm} ${labAnchor.digestType} "${labAnchor.digest}"; };`
+      : ''
+    writeFileSync(confPath, fill(namedConf.replace('@VALIDATION@', labAnchor ? namedValidationLabAnchor : namedValidationInsecureLab)
+      .replace('@TRUST_ANCHORS@', anchors).replace('@STUB@', stub)))
     args = ['-g', '-4', '-c', confPath]
   }
 
@@ -216,6 +231,13 @@ function checkOptions(kind: RealResolverKind, opts: RealResolverOptions, port: n
   if ((opts.auth ?? []).length === 0 && opts.root === undefined) {
     throw new Error(`${kind}: give auth (stub servers of ${opts.zone}) or root (the lab root to iterate from)`)
   }
+}
+
+/** A DS record's presentation text (`NAME [TTL] [IN] DS TAG ALG TYPE HEX`), checked, for both resolvers' syntax. */
+function parseDsRecord(text: string): {owner: string; keyTag: number; algorithm: number; digestType: number; digest: string; text: string} {
+  const m = /^\s*(\S+)\s+(?:\d+\s+)?(?:IN\s+)?DS\s+(\d{1,5})\s+(\d{1,3})\s+(\d{1,3})\s+([0-9A-Fa-f]+)\s*$/.exec(text)
+  if (!m) throw new Error(`trustAnchor "${text}" is not a DS record (NAME IN DS TAG ALG TYPE HEX)`)
+  return {owner: m[1]!, keyTag: Number(m[2]), algorithm: Number(m[3]), digestType: Number(m[4]), digest: m[5]!.toUpperCase(), text: `${m[1]} IN DS ${m[2]} ${m[3]} ${m[4]} ${m[5]!.toUpperCase()}`}
 }
 
 function parseServer(s: string): {addr: string; port: number} {

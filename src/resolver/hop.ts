@@ -1,5 +1,6 @@
 // One hop of an iterative resolution: the query sent to one server and what came back (the trace event).
 import type {RR} from '../dns/wire/writer.js'
+import type {HopDnssec} from './dnssec-seen.js'
 
 /** What one server's reply meant for the resolution. */
 export type HopKind =
@@ -56,6 +57,8 @@ export interface Hop {
   authority?: RR[]
   /** The TTL that matters for this hop: the answer's, the referral's NS TTL, or the negative TTL. */
   ttl?: number
+  /** With `dnssec`: the RRSIGs, NSECs and DS the reply carried. */
+  dnssec?: HopDnssec
   /** Why the resolver did what it did next, when it is not obvious (fallbacks, ignored glue, errors). */
   note?: string
 }

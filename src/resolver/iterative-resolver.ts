@@ -1,6 +1,7 @@
 // The iterative resolver: from start servers down the referrals to the authoritative answer, hop by hop.
 import {isIPv4, isIPv6} from 'node:net'
 import {buildQuery, exchange, ExchangeError} from '../dns/client.js'
+import {dnssecSeen, isDnssecOnly} from './dnssec-seen.js'
 import {EdnsOption, Flag, OUR_UDP_SIZE, Rcode, RRType, rcodeName, typeName} from '../dns/wire/constants.js'
 import {canonicalName, isSubdomain, labelCount} from '../dns/wire/name.js'
 import type {ClientSubnet} from '../dns/wire/edns.js'
@@ -49,6 +50,11 @@ export interface ResolverOptions {
   nsid?: boolean
   /** EDNS Client Subnet (RFC 7871) sent on every query; each hop shows the scope the server returned. */
   ecs?: ClientSubnet
+  /**
+   * Ask with DO=1 and note on each hop the RRSIGs, NSECs and DS it carried (`glb trace --dnssec`). The records
+   * are not validated and RRSIG/NSEC are set aside before the reply is read, so the resolution is the same.
+   */
+  dnssec?: boolean
   cache?: ResolverCache
   /** Per-server RTTs and failure hold-downs; shared by every resolve() of this resolver when not given. */
   infra?: InfraCache
@@ -130,7 +136,7 @@ export class IterativeResolver {
     const {infra, ...rest} = o
     this.options = {
       startZone: '.', port: 53, qnameMinimisation: true, minimiseType: 'A', queryTimeoutMs: 1500, minQueryTimeoutMs: 200,
-      timeLimitMs: 10_000, maxQueries: 64, maxCnameChain: 8, maxDepth: 3, nsid: true, ...rest,
+      timeLimitMs: 10_000, maxQueries: 64, maxCnameChain: 8, maxDepth: 3, nsid: true, ...rest, dnssec: rest.dnssec ?? false,
     }
     this.options.startZone = canonicalName(this.options.startZone)
     if (this.options.sources?.length && !this.options.source) this.options.source = this.options.sources[0]
@@ -358,7 +364,7 @@ export class IterativeResolver {
     ctx.queries++
     ctx.sent = true
     const timeoutMs = Math.max(1, Math.min(q.timeoutMs, remaining))
-    const query = buildQuery(q.qname, q.qtype, {rd: false, edns: {udpSize: OUR_UDP_SIZE, options: this.options.nsid ? [NSID_OPTION] : [], ...(this.options.ecs ? {ecs: this.options.ecs} : {})}})
+    const query = buildQuery(q.qname, q.qtype, {rd: false, edns: {udpSize: OUR_UDP_SIZE, do: this.options.dnssec === true, options: this.options.nsid ? [NSID_OPTION] : [], ...(this.options.ecs ? {ecs: this.options.ecs} : {})}})
     const who = q.nsName ? `${q.address} (${q.nsName})` : q.address
     const hop: Hop = {
       seq: ctx.hops.length + 1, depth: ctx.depth, target: q.target, server: q.address, port: this.options.port,
@@ -406,7 +412,14 @@ export class IterativeResolver {
     } else if (!res.message.edns) {
       ednsProblem = 'no OPT in the reply to a query with EDNS (RFC 6891 §7)'
     }
-    const m = res.message
+    let m = res.message
+    if (this.options.dnssec) {
+      // DNSSEC records are noted on the hop and set aside: what is left reads exactly as a DO=0 reply would.
+      const plain = {...m, answers: m.answers.filter((r) => !isDnssecOnly(r)), authorities: m.authorities.filter((r) => !isDnssecOnly(r))}
+      const first = readResponse(plain, q.zone, q.qname)
+      hop.dnssec = dnssecSeen(m, first.kind === 'referral' ? first.delegation.zone : undefined)
+      m = plain
+    }
     this.infra.recordReply(q.address, this.options.port, res.rttMs)
     if (ednsProblem) hop.ednsProblem = ednsProblem
     if (m.edns?.ecs) hop.ecs = {subnet: subnetText(m.edns.ecs), scope: m.edns.ecs.scopeLen}

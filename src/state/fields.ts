@@ -1,4 +1,5 @@
-// Zod building blocks for state-file fields: addresses, prefixes, DNS names, TTLs, listen specs, durations, TSIG keys.
+// Zod building blocks for state-file fields: addresses, prefixes, DNS names, TTLs, listen specs, durations, TSIG keys,
+// DNSSEC algorithms and timestamps.
 //
 // Convention shared with load-state-file.ts: a custom issue's `message` is the *expected* phrase ("an IPv4
 // or IPv6 address"), never a sentence and never the input; the loader adds the file, the path and what it
@@ -167,6 +168,16 @@ export const ttl = z
   .int({error: EXPECT_TTL})
   .min(0, {error: EXPECT_TTL})
   .max(MAX_TTL, {error: EXPECT_TTL})
+
+const EXPECT_DNSSEC_ALGORITHM = 'a DNSSEC algorithm glb signs with: 13 (ECDSAP256SHA256) or 15 (ED25519)'
+
+/** A DNSSEC signing algorithm number glb supports (RFC 6605 ECDSA P-256, RFC 8080 Ed25519). */
+export const dnssecAlgorithm = z.union([z.literal(13), z.literal(15)], {error: EXPECT_DNSSEC_ALGORITHM})
+
+const EXPECT_TIMESTAMP = 'a UTC time in ISO 8601 form (e.g. "2027-01-31T00:00:00Z")'
+
+/** An ISO 8601 UTC time ("...Z"); kept as the string (the file is written back unchanged). */
+export const timestamp = z.string({error: EXPECT_TIMESTAMP}).refine((s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?Z$/.test(s) && !Number.isNaN(Date.parse(s)), {error: EXPECT_TIMESTAMP})
 
 const EXPECT_PORT = 'a port number from 0 to 65535'
 

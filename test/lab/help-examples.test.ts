@@ -62,6 +62,8 @@ const PLANS: Record<string, Plan> = {
   '<%= config.bin %> trace www.example.test --lab --from lab': {run: 'once', expect: /127\.0\.10\.1[\s\S]*127\.0\.10\.2[\s\S]*127\.0\.10\.3/},
   '<%= config.bin %> trace www.example.test --lab --from 127.0.1.53 --from 127.0.2.53 --json': {run: 'once', expect: (out) => assert.match(out, /127\.0\.10\.1[\s\S]*127\.0\.10\.2/)},
   '<%= config.bin %> trace www.example.com --subnet 192.0.2.0/24': {run: 'no', why: INTERNET},
+  // The default lab is unsigned: the DNSSEC columns say so (no DNSKEY, no RRSIG) and the answer is still server 1's.
+  '<%= config.bin %> trace www.example.test --lab --dnssec': {run: 'once', expect: /RRSIG: none[\s\S]*127\.0\.10\.\d/},
   // glb lab content: the default one is the lab's own content servers (127.0.10.x on 80, 7, 53)
   '<%= config.bin %> lab content --matrix fixtures/latency-matrix.json': {run: 'serve', ready: /127\.0\.10\.3 http 80/, alone: true},
   '<%= config.bin %> lab content --matrix fixtures/latency-matrix.json --address 127.0.10.1 --http-port 8080 --udp-port 7007 --dns-port 5353': {run: 'serve', ready: /127\.0\.10\.1 http 8080/},

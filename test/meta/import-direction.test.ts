@@ -16,21 +16,23 @@ const src = join(repo, 'src')
  * and a place in ARCHITECTURE.md's line.
  */
 const ALLOWED: Record<string, readonly string[]> = {
-  commands: ['cli', 'status', 'roles', 'lab', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
+  commands: ['cli', 'status', 'roles', 'lab', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
   // Shared flags and their checks: turn flags into core options, so they may name core types.
   cli: ['resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
   // `glb status` reads each role's state file with that role's schema.
   status: ['roles', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
-  roles: ['resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
-  lab: ['roles', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'state', 'dns'],
+  roles: ['resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
+  lab: ['roles', 'resolver', 'registration', 'select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
   // DNS-ISP is built on the resolver; DNS-LB's second-NS relay uses its InfraCache.
-  resolver: ['select', 'mapping', 'observe', 'probe', 'state', 'dns'],
+  resolver: ['select', 'mapping', 'observe', 'probe', 'dnssec', 'state', 'dns'],
   registration: ['select', 'mapping', 'observe', 'probe', 'state', 'dns'],
   // select turns probe samples into health and choice.
   select: ['probe', 'state', 'dns'],
   mapping: ['probe', 'state', 'dns'],
   observe: ['probe', 'state', 'dns'],
   probe: ['dns'],
+  // DNSSEC records, signing and key files (key files are state files).
+  dnssec: ['state', 'dns'],
   state: ['dns'],
   dns: [],
 }

@@ -4,7 +4,7 @@ import {serveFlags} from '../../cli/serve-flags.js'
 
 export default class ServeA extends GlbCommand {
   static override summary = 'Run DNS-A: the authoritative server of the customer zone, delegating load-balanced names to the DNS-Bs.'
-  static override description = 'Serves the zones in the state file (SOA, NS, A, AAAA, CNAME, PTR, TXT, MX), refers the load-balanced subzone to the DNS-Bs with glue, and publishes each content-server pool at POOL._pool.ZONE. Accepts TSIG-signed DNS UPDATEs that the file\'s updatePolicy allows and writes them back. Reloads on SIGHUP or when the file changes (an invalid file keeps the last good state); Ctrl-C stops it. See src/roles/authority/README.md.'
+  static override description = 'Serves the zones in the state file (SOA, NS, A, AAAA, CNAME, PTR, TXT, MX, DS), signs those with dnssec.keyFiles online for DO=1 queries (DNSKEY, RRSIG, compact-denial NSEC), refers the load-balanced subzone to the DNS-Bs with glue, and publishes each content-server pool at POOL._pool.ZONE. Accepts TSIG-signed DNS UPDATEs that the file\'s updatePolicy allows and writes them back. Reloads on SIGHUP or when the file changes (an invalid file keeps the last good state); Ctrl-C stops it. See src/roles/authority/README.md.'
   static override examples = [
     '<%= config.bin %> serve a --state fixtures/a.json --listen 127.0.0.10:5300',
     'sudo <%= config.bin %> serve a --state fixtures/a.json --listen 127.0.0.10 --log-queries',
@@ -17,7 +17,7 @@ export default class ServeA extends GlbCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(ServeA)
     const {runRole, describeListen} = await import('../../roles/run-role.js')
-    const {authorityStateSchema, buildZones} = await import('../../roles/authority/authority-state.js')
+    const {authorityStateSchemaFor, buildZones, zoneSigners} = await import('../../roles/authority/authority-state.js')
     const {AuthorityHandler} = await import('../../roles/authority/authority-handler.js')
     const {UpdatableAuthority} = await import('../../roles/update/updatable-authority.js')
     const {Opcode} = await import('../../dns/wire/constants.js')
@@ -29,13 +29,14 @@ export default class ServeA extends GlbCommand {
       await runRole({
         role: 'dns-a',
         stateFile: flags.state,
-        schema: authorityStateSchema,
+        // Also reads each signed zone's key files: a missing or expired key fails the start or the reload.
+        schema: authorityStateSchemaFor(flags.state),
         listen: flags.listen,
         logQueries: flags['log-queries'],
         build: (state) => {
           // Queries go to the AuthorityHandler; TSIG-signed RFC 2136 UPDATEs allowed by a.json's updatePolicy
           // change the zones and are written back to the state file (src/roles/update); unsigned ones are REFUSED.
-          const authority = new AuthorityHandler(buildZones(state))
+          const authority = new AuthorityHandler(buildZones(state), zoneSigners(state))
           const handler = new UpdatableAuthority({
             stateFile: flags.state, state, authority,
             // One line per UPDATE; a refusal names the client and the key (never the secret) and says why.
@@ -48,7 +49,10 @@ export default class ServeA extends GlbCommand {
           return {
             handler: telemetry.wrap(handler),
             opcodes: [Opcode.QUERY, Opcode.UPDATE],
-            reload: (next) => handler.reload(next),
+            reload: (next) => {
+              authority.setSigners(zoneSigners(next))
+              handler.reload(next)
+            },
             close: () => telemetry.close(),
           }
         },

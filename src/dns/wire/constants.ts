@@ -1,7 +1,8 @@
-// DNS numbers from the IANA registries that glb reads and writes (RFC 1035, 2136, 3596, 6891, 8945, 8482).
+// DNS numbers from the IANA registries that glb reads and writes (RFC 1035, 2136, 3596, 4034, 6891, 8945, 8482).
 
 export const RRType = {
   A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, DS: 43,
+  RRSIG: 46, NSEC: 47, DNSKEY: 48,
   IXFR: 251, AXFR: 252, TSIG: 250, ANY: 255,
 } as const
 

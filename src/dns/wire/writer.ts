@@ -33,6 +33,8 @@ export class MessageWriter {
   private readonly names = new Map<string, number>()
   /** When set, the offset of every compression pointer written is pushed here (relocatable answers). */
   pointerLog: number[] | null = null
+  /** False writes every name in full (RDATA for DNSSEC's canonical form, RFC 4034 §6.2). */
+  compression = true
 
   constructor(capacity = 512) {
     this.buf = Buffer.alloc(capacity)
@@ -95,7 +97,7 @@ export class MessageWriter {
     }
     for (let i = 0; i < labels.length; i++) {
       const key = keys[i]!
-      if (compress) {
+      if (compress && this.compression) {
         const ptr = this.names.get(key)
         if (ptr !== undefined) {
           this.pointerLog?.push(this.pos)
@@ -125,7 +127,8 @@ export class MessageWriter {
     this.setU16(lenAt, len)
   }
 
-  private rdata(type: number, d: RData): void {
+  /** Writes RDATA alone (no RDLENGTH); `rr` uses it, and encodeRdata for uncompressed RDATA. */
+  rdata(type: number, d: RData): void {
     if (Buffer.isBuffer(d)) { this.bytes(d); return }
     const compress = COMPRESSIBLE.has(type)
     switch (type) {
@@ -173,6 +176,17 @@ export class MessageWriter {
   }
 }
 
+/**
+ * The RDATA of one record with every name written in full and in the case given: what DNSSEC signs
+ * (RFC 4034 §6.2; callers pass canonical lowercase names) and what goes into a type's own RDATA encoders.
+ */
+export function encodeRdata(type: number, data: RData): Buffer {
+  if (Buffer.isBuffer(data)) return data
+  const w = new MessageWriter(64)
+  w.compression = false
+  w.rdata(type, data)
+  return w.finish()
+}
 
 export function ipv4Bytes(s: string): Buffer {
   if (!isIPv4(s)) throw new WireError(`not an IPv4 address: ${s}`)

@@ -1,6 +1,7 @@
 // BIND 9.18 named.conf template for a lab ISP resolver; placeholders are filled by src/lab/real-resolvers.ts.
 // Placeholders: @RUN@ run folder, @LISTEN@/@PORT@ where clients ask, @OUT@ source of upstream queries,
-// @ZONE@ the lab zone, @STUB@ a static-stub zone statement or nothing.
+// @ZONE@ the lab zone, @VALIDATION@ the validation lines, @TRUST_ANCHORS@ a lab trust-anchors statement or
+// nothing, @STUB@ a static-stub zone statement or nothing.
 
 /** The named.conf text with @PLACEHOLDERS@; see the file comment for their meaning. */
 export const namedConf = `// BIND 9.18 named, recursive, one instance per ISP resolver. Written by glb (src/lab/real-resolvers.ts).
@@ -16,8 +17,7 @@ options {
     recursion yes;
     allow-query { 127.0.0.0/8; };
     allow-recursion { 127.0.0.0/8; };
-    dnssec-validation auto;                // validation stays ON (built-in root key) ...
-    validate-except { "@ZONE@"; };         // ... permanent negative trust anchor for the lab zone
+@VALIDATION@
     qname-minimization relaxed;            // default; "strict" also tested OK
     notify no;
     max-cache-size 64m;                    // default is 90% of RAM
@@ -25,6 +25,7 @@ options {
 };
 controls { };                              // no rndc channel needed in the lab
 zone "." { type hint; file "@RUN@/root.hints"; };   // root priming stays on loopback
+@TRUST_ANCHORS@
 @STUB@`
 
 /**
@@ -38,3 +39,10 @@ zone "@ZONE@" {
     server-addresses { @STUB_ADDRS@ };
 };
 `
+
+/** Validation with the built-in root key, the lab zone excepted (a lab whose root is not signed). */
+export const namedValidationInsecureLab = `    dnssec-validation auto;                // validation stays ON (built-in root key) ...
+    validate-except { "@ZONE@"; };         // ... permanent negative trust anchor for the lab zone`
+
+/** Validation from the lab root's own trust anchor (a signed lab: @TRUST_ANCHORS@ holds it). */
+export const namedValidationLabAnchor = `    dnssec-validation yes;                 // validate from the lab root's trust anchor below`

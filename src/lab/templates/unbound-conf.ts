@@ -1,7 +1,8 @@
 // unbound 1.17 config template for a lab ISP resolver; placeholders are filled by src/lab/real-resolvers.ts.
 // Placeholders: @RUN@ run folder, @LISTEN@/@PORT@ where clients ask, @OUT@ source of upstream queries,
 // @ZONE@ the lab zone, @LOCAL_ZONES@ lines that turn off built-in zones covering it, @TRUST_ANCHOR@ the
-// validator's root key line (or a comment when the machine has none), @STUB@ a stub-zone stanza or nothing.
+// validator's root key line (or a comment when the machine has none), @DOMAIN_INSECURE@ the line that makes the
+// lab zone insecure (or, with a lab trust anchor, a comment), @STUB@ a stub-zone stanza or nothing.
 
 /** The unbound.conf text with @PLACEHOLDERS@; see the file comment for their meaning. */
 export const unboundConf = `# unbound 1.17, one instance per ISP resolver. Written by glb (src/lab/real-resolvers.ts).
@@ -22,7 +23,7 @@ server:
     root-hints: "@RUN@/root.hints"  # keeps root priming on loopback
     qname-minimisation: yes         # default yes; relaxed (falls back on errors)
 @TRUST_ANCHOR@
-    domain-insecure: "@ZONE@"       # lab zone is insecure (no DS chain needed) while the validator stays on
+@DOMAIN_INSECURE@
 @LOCAL_ZONES@
     # unbound caps TTLs with cache-min-ttl/cache-max-ttl; defaults 0 / 86400 keep the LB's short TTLs
 remote-control:

@@ -1,10 +1,15 @@
 // The DNS-A state file (a.json): zones, the content-server pools, and who may update delegations.
 import {z} from 'zod'
 import {isIPv4, isIPv6} from 'node:net'
+import {dirname, resolve} from 'node:path'
 import {RRType, typeFromName} from '../../dns/wire/constants.js'
 import {dnsName, ipAddress, normalizeDnsName, ttl, tsigKey} from '../../state/fields.js'
 import {isSubdomain} from '../../dns/wire/name.js'
 import {Zone, type ZoneRecord} from './zone.js'
+import {dsRdataFromFields, parseDsText} from '../../dnssec/rdata.js'
+import {loadKeyFile} from '../../dnssec/key-file.js'
+import type {SigningKey} from '../../dnssec/signing-key.js'
+import {ZoneSigner} from '../../dnssec/zone-signer.js'
 
 const soaSchema = z.object({
   mname: dnsName,
@@ -47,6 +52,10 @@ export const authorityStateSchema = z.object({
     ttl: ttl.default(300),
     soa: soaSchema,
     records: z.array(recordSchema).default([]),
+    /** DNSSEC: the zone is signed online with these key files (written by `glb key create`), paths relative to a.json. */
+    dnssec: z.object({
+      keyFiles: z.array(z.string({error: 'a key file path'})).min(1, {error: 'at least one key file'}),
+    }).strict().optional(),
   }).strict()).min(1, {error: 'at least one zone'}),
   pools: z.record(z.string().regex(/^[a-z0-9_-]{1,63}$/i, {error: 'a pool name: one DNS label'}), poolSchema).default({}),
   keys: z.array(tsigKey).default([]),
@@ -94,7 +103,7 @@ function checkRecord(origin: string, r: z.output<typeof recordSchema>): {field: 
   if (!owner) return {field: 'name', expected: 'a valid DNS name'}
   if (!isSubdomain(owner, origin)) return {field: 'name', expected: `a name inside the zone ${origin}`}
   const type = typeFromName(r.type)
-  if (type === null || !SUPPORTED.has(type)) return {field: 'type', expected: 'one of A, AAAA, NS, CNAME, PTR, TXT, MX'}
+  if (type === null || !SUPPORTED.has(type)) return {field: 'type', expected: 'one of A, AAAA, NS, CNAME, PTR, TXT, MX, DS'}
   const d = r.data
   switch (type) {
     case RRType.A: return typeof d === 'string' && isIPv4(d) ? null : {field: 'data', expected: 'an IPv4 address'}
@@ -107,11 +116,15 @@ function checkRecord(origin: string, r: z.output<typeof recordSchema>): {field: 
         ? null : {field: 'data', expected: 'a string or a non-empty list of strings of at most 255 Latin-1 characters'}
     case RRType.MX:
       return typeof d === 'object' && !Array.isArray(d) && typeof normalizeDnsName(d.exchange) === 'string' ? null : {field: 'data', expected: '{preference, exchange}'}
+    // A child zone's DS (RFC 4034 §5.3), published at its delegation point: never at the apex (that is the parent's).
+    case RRType.DS:
+      if (owner === origin) return {field: 'name', expected: 'a delegation point below the apex (a DS belongs to the parent side of a cut)'}
+      return typeof d === 'string' && parseDsText(d) ? null : {field: 'data', expected: 'DS data "KEYTAG ALGORITHM DIGESTTYPE HEX" (e.g. "60485 13 2 D4B7...", as glb key create prints it)'}
   }
   return null
 }
 
-const SUPPORTED = new Set<number>([RRType.A, RRType.AAAA, RRType.NS, RRType.CNAME, RRType.PTR, RRType.TXT, RRType.MX])
+const SUPPORTED = new Set<number>([RRType.A, RRType.AAAA, RRType.NS, RRType.CNAME, RRType.PTR, RRType.TXT, RRType.MX, RRType.DS])
 
 /**
  * Where DNS-A publishes pool P of zone Z: `P._pool.Z` holds an A/AAAA record per content server, and one TXT
@@ -130,6 +143,7 @@ export function buildZones(state: AuthorityState): Zone[] {
       const data = type === RRType.NS || type === RRType.CNAME || type === RRType.PTR
         ? normalizeDnsName(r.data as string) as string
         : type === RRType.MX ? {preference: (r.data as {preference: number}).preference, exchange: normalizeDnsName((r.data as {exchange: string}).exchange) as string}
+        : type === RRType.DS ? dsRdataFromFields(parseDsText(r.data as string)!)
         : r.data as string | string[]
       return {name: ownerName(z.origin, r.name)!, type, ttl: r.ttl ?? z.ttl, data}
     })
@@ -149,5 +163,45 @@ function poolRecords(pools: Record<string, PoolSpec>, origin: string, ttlSecs: n
     }
     out.push({name, type: RRType.TXT, ttl: ttlSecs, data: txt})
   }
+  return out
+}
+
+/** The signing keys each signed zone's key files held when the state was validated (by authorityStateSchemaFor). */
+const loadedKeys = new WeakMap<AuthorityState, Map<string, SigningKey[]>>()
+
+/**
+ * The a.json schema for the file `stateFile`, which also reads every zone's key files (relative to a.json),
+ * so that a missing, unreadable, expired or mismatched key is a state error at start and on every reload
+ * (the last good state keeps serving), naming a.json's field and the key file's own field.
+ */
+export function authorityStateSchemaFor(stateFile: string) {
+  const dir = dirname(stateFile)
+  return authorityStateSchema.superRefine((s, ctx) => {
+    const byZone = new Map<string, SigningKey[]>()
+    s.zones.forEach((zone, zi) => {
+      zone.dnssec?.keyFiles.forEach((file, ki) => {
+        const path = ['zones', zi, 'dnssec', 'keyFiles', ki]
+        let key: SigningKey
+        try {
+          key = loadKeyFile(resolve(dir, file))
+        } catch (err) {
+          ctx.addIssue({code: 'custom', message: `a usable key file (${(err as Error).message})`, path})
+          return
+        }
+        if (key.zone !== zone.origin) {
+          ctx.addIssue({code: 'custom', message: `a key of zone ${zone.origin} (${file} is a key of ${key.zone})`, path})
+          return
+        }
+        byZone.set(zone.origin, [...(byZone.get(zone.origin) ?? []), key])
+      })
+    })
+    loadedKeys.set(s, byZone)
+  })
+}
+
+/** One ZoneSigner per signed zone of a state validated by authorityStateSchemaFor (empty for any other state). */
+export function zoneSigners(state: AuthorityState): Map<string, ZoneSigner> {
+  const out = new Map<string, ZoneSigner>()
+  for (const [origin, keys] of loadedKeys.get(state) ?? []) out.set(origin, new ZoneSigner(keys))
   return out
 }

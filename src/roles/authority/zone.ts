@@ -147,6 +147,15 @@ export class Zone {
     return this.existing.has(name)
   }
 
+  /**
+   * The types `name` owns, as a lookup sees it (a name that does not exist takes its wildcard's types): what an
+   * NSEC at `name` lists (src/dnssec's compact denial). Empty for an empty non-terminal or no name at all.
+   */
+  typesAt(name: string): number[] {
+    const node = this.nodes.get(name) ?? this.wildcardFor(name)
+    return node ? [...node.keys()] : []
+  }
+
   /** True when `name` owns an RRset of `type` here. */
   has(name: string, type: number): boolean {
     return this.nodes.get(name)?.has(type) ?? false
