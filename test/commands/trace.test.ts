@@ -148,20 +148,24 @@ test('--lab and GLB_LAB=1 start at the lab root 127.0.0.9 (a port nobody listens
   }
 })
 
-test('--subnet sends ECS on every hop: DNS-B refers by the subnet, not the source, and the scope it returned is shown', async () => {
+test('--subnet sends ECS on every hop: DNS-B uses it only from the sources it trusts, and the scope it returned is shown', async () => {
   const {ad} = lab
+  // From ISP 1, which is not in b.json's ecsFrom: DNS-B refers by the querier's address, as for any resolver,
+  // and says SCOPE 0 (a referral is cached without scope, RFC 7871 §7.4).
   const r = await trace([NAME, ...base(2000), '--from', ad.isp(1), '--subnet', `${ad.isp(2)}/32`, '--json'])
   const doc = JSON.parse(r.stdout)
   assert.is(doc.subnet, `${ad.isp(2)}/32`)
   const b = doc.hops.find((h: {role: string}) => h.role === 'DNS-B')
-  assert.equal(b.ecs, {subnet: `${ad.isp(2)}/32`, scope: 32}, 'DNS-B matched ISP 2\'s /32 registration')
-  assert.is(b.referral.ns[0], `lb2.${NAME}`, 'referred as ISP 2 although sent from ISP 1')
-  assert.ok(doc.hops.filter((h: {role: string}) => h.role !== 'DNS-B').every((h: {ecs?: unknown}) => h.ecs === undefined), 'the other roles do not echo ECS')
-  // A /24 matches no registration (they are /32s): DNS-B's default answered, scope = the source length.
-  const wide = JSON.parse((await trace([NAME, ...base(2000), '--from', ad.isp(1), '--subnet', '127.0.141.0/24', '--json'])).stdout)
-  assert.equal(wide.hops.find((h: {role: string}) => h.role === 'DNS-B').ecs, {subnet: '127.0.141.0/24', scope: 24})
+  assert.equal(b.ecs, {subnet: `${ad.isp(2)}/32`, scope: 0}, 'scope 0 on a referral')
+  assert.is(b.referral.ns[0], `lb1.${NAME}`, 'an untrusted source\'s ECS does not move the referral')
+  // From DNS-LB 1's address, which the lab lists in ecsFrom (the second-NS relay asks from there): the subnet decides.
+  const trusted = JSON.parse((await trace([NAME, ...base(2000), '--from', ad.lb(1), '--subnet', `${ad.isp(2)}/32`, '--json'])).stdout)
+  const tb = trusted.hops.find((h: {role: string}) => h.role === 'DNS-B')
+  assert.equal(tb.ecs, {subnet: `${ad.isp(2)}/32`, scope: 0})
+  assert.is(tb.referral.ns[0], `lb2.${NAME}`, 'referred as ISP 2 although sent from DNS-LB 1')
+  assert.ok(trusted.hops.filter((h: {role: string}) => h.role !== 'DNS-B').every((h: {ecs?: {scope: number}}) => h.ecs === undefined || h.ecs.scope === 0), 'no other role tailors its answer to the subnet')
   const table = await trace([NAME, ...base(2000), '--from', ad.isp(1), '--subnet', `${ad.isp(2)}/32`])
-  assert.match(table.stdout, /│ DNS-B +│ www\.glb\.example\.test\. A +│ NOERROR ecs\/32 +│/)
+  assert.match(table.stdout, /│ DNS-B +│ www\.glb\.example\.test\. A +│ NOERROR ecs\/0 +│/)
   const bad = await trace([NAME, ...base(), '--subnet', '127.0.141.0/40'])
   assert.is(bad.code, 2)
   assert.is(bad.stderr.trim(), 'glb: --subnet 127.0.141.0/40: prefix length must be 0-32')
