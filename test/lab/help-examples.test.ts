@@ -46,6 +46,10 @@ const PLANS: Record<string, Plan> = {
   '<%= config.bin %> probe 127.0.10.1 --method dns --port 53 --count 10 --interval 200 --source 127.0.1.1': {run: 'once', expect: /127\.0\.10\.1/},
   '<%= config.bin %> probe http://127.0.10.1/health --json': {run: 'once', expect: json((d) => assert.ok(JSON.stringify(d).includes('127.0.10.1')))},
   '<%= config.bin %> probe http://www.example.test/ --resolver 127.0.1.53': {run: 'once', expect: /127\.0\.10\.1/},
+  // glb key: written into the folder it runs in (the repo root here; the test removes them after)
+  '<%= config.bin %> key create --zone example.test --out example.test.key': {run: 'once', expect: /^example\.test\. IN DS \d+ 13 2 [0-9A-F]{64}$/m},
+  '<%= config.bin %> key create --zone . --algorithm 15 --out root.key --json': {run: 'once', expect: json((d) => assert.equal([d.zone, d.algorithm], ['.', 15]))},
+  '<%= config.bin %> key ds --key example.test.key': {run: 'once', expect: /^example\.test\. IN DNSKEY 257 3 13 /m},
   // glb resolve
   '<%= config.bin %> resolve example.com': {run: 'no', why: INTERNET},
   '<%= config.bin %> resolve www.example.test --lab --from 127.0.1.53': {run: 'once', expect: /127\.0\.10\.1/},
@@ -229,6 +233,8 @@ labTest('every --help example runs as printed: the lab\'s own pieces alone, the 
   // whatever this run adds to fixtures/ goes again.
   const fixtures = join(root, 'fixtures')
   const shipped = new Set(readdirSync(fixtures))
+  // Examples that write a file where they run (glb key create) write it in the repo root: those go again too.
+  const before = new Set(readdirSync(root))
   scratch = mkdtempSync(join(tmpdir(), 'glb-examples-'))
   const failed: string[] = []
   const ran: string[] = []
@@ -268,6 +274,7 @@ labTest('every --help example runs as printed: the lab\'s own pieces alone, the 
     if (lab) rmSync(lab.runDir, {recursive: true, force: true})
     rmSync(scratch, {recursive: true, force: true})
     for (const f of readdirSync(fixtures)) if (!shipped.has(f)) rmSync(join(fixtures, f), {force: true})
+    for (const f of readdirSync(root)) if (!before.has(f)) rmSync(join(root, f), {recursive: true, force: true})
   }
 })
 
