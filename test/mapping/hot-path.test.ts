@@ -22,7 +22,10 @@ function v6(i: number): Uint8Array {
   return b
 }
 
-const LIMIT = 262_144
+// One allocation of the smallest heap object (a 12-16 byte HeapNumber) per call is at least 2.4 MB over 200,000
+// calls. Node 24 sometimes shows 0.45-0.55 MB of one-off growth on the first kind measured (seen in 1 of 6 runs
+// and in a clean-clone CI run, never on Node 20), which is not per call; the limit sits between the two.
+const LIMIT = 1_048_576
 
 /**
  * Heap growth in bytes across fn() once warm: the least of the measured runs after five warm-ups. Until the JIT
@@ -44,7 +47,7 @@ async function heapGrowth(fn: () => void): Promise<number> {
   return least
 }
 
-test('lookups allocate nothing (200,000 of each kind grow the heap by < 256 KB, where one boxed number a call would be 3 MB)', async () => {
+test('lookups allocate nothing (200,000 of each kind grow the heap by < 1 MB, where one boxed number a call would be 2.4-3.2 MB)', async () => {
   const t = new MappingTable()
   for (let i = 0; i < 4; i++) t.registerLb({name: `lb${i}.example.`, addrs: [`127.0.2.${i + 1}`]})
   for (let i = 0; i < 10_000; i++) {
